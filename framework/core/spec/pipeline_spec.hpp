@@ -1,0 +1,84 @@
+// A pipeline.toml parsed into plain structs (parse), then checked against the stage catalogue
+// (validate). Precedence of parameter values: stage defaults < pipeline file < --set overrides.
+#pragma once
+
+#include "core/spec/descriptor.hpp"
+#include "core/spec/diagnostic.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace graft {
+
+struct InputBinding {
+    enum class Kind { Path, StageOutput };
+    std::string port;
+    std::string raw;  // as written: "data/raw.jsonl" or "clean.data"
+    Kind kind = Kind::Path;
+    std::string stage;                // StageOutput: producing stage id
+    std::string output;               // StageOutput: producing stage's output port
+    std::filesystem::path path;       // Path: absolute (relative paths resolved to the file's dir)
+    SourceLoc loc;
+};
+
+struct StageSpec {
+    std::string id;
+    std::string uses;
+    SourceLoc loc;       // of the [stages.<id>] header
+    SourceLoc uses_loc;
+    std::vector<InputBinding> inputs;          // sorted by port name
+    json params = json::object();              // as written (file, then --set), before defaults
+    std::map<std::string, SourceLoc> param_locs;
+    // Filled by validate(): every schema param present (defaults applied, ints widened to float
+    // where the schema says float), ready to hash and hand to the plugin.
+    json resolved_params = json::object();
+    const StageDescriptor* descriptor = nullptr;  // filled by validate()
+
+    const InputBinding* find_input(std::string_view port) const;
+};
+
+struct PipelineSpec {
+    std::filesystem::path file;  // absolute path of pipeline.toml
+    std::filesystem::path dir;   // its directory: base for relative paths
+    std::string name;
+    std::uint64_t seed = 0;
+    std::vector<StageSpec> stages;  // in file order
+
+    const StageSpec* find(std::string_view id) const;
+    StageSpec* find(std::string_view id);
+    std::vector<std::string> stage_ids() const;
+};
+
+// One `--set KEY=VALUE` from the command line. VALUE is parsed as a TOML value
+// (`[0.7,0.15,0.15]`, `true`, `3`, `"x"`); if that fails it is taken as a bare string.
+struct Override {
+    std::string key;
+    std::string value;
+    int index = 0;  // position on the command line, for diagnostics
+};
+// Parses "KEY=VALUE"; throws PipelineError when there is no '='.
+Override parse_override(std::string_view text, int index);
+
+// Reads and parses a pipeline file, applies overrides. Throws PipelineError with every problem
+// found (syntax errors, unknown sections/keys, wrong value types, malformed input references).
+PipelineSpec parse_pipeline(const std::filesystem::path& file,
+                            const std::vector<Override>& overrides = {});
+// Same, from text (tests); `file` is used for messages and as the base directory.
+PipelineSpec parse_pipeline_text(std::string_view text, const std::filesystem::path& file,
+                                 const std::vector<Override>& overrides = {});
+
+// Checks the spec against the catalogue: unknown stage types, unknown/missing/mistyped params,
+// out-of-range values, unknown or type-incompatible ports, missing required inputs, dangling
+// references, missing input files, cycles (the cycle is printed). Fills resolved_params and
+// descriptor. Throws PipelineError listing every problem.
+void validate_pipeline(PipelineSpec& spec, const StageCatalog& catalog);
+
+// The fully resolved pipeline as TOML text (`graft config`): every stage with all params,
+// defaults included, in file order.
+std::string pipeline_to_toml(const PipelineSpec& spec);
+
+}  // namespace graft
