@@ -1,8 +1,10 @@
-// Internal to the spec layer: checking a JSON value against a ParamSpec. Shared by the descriptor
-// parser (a default must satisfy its own schema) and the pipeline validator (given values).
+// Internal to the spec layer: helpers shared by its source files. Checking a JSON value against a
+// ParamSpec is used by the descriptor parser (a default must satisfy its own schema) and by the
+// pipeline validator (given values).
 #pragma once
 
 #include "core/spec/descriptor.hpp"
+#include "core/spec/diagnostic.hpp"
 
 #include <optional>
 #include <string>
@@ -35,5 +37,9 @@ bool is_simple_name(std::string_view name);
 
 // "a, b, c"
 std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
+
+// Stable sort into reading order: whole-file problems first, then by line and column, then
+// --set overrides by index. Checks run in whatever order is convenient; users read top-down.
+void sort_by_location(std::vector<Diagnostic>& diags);
 
 }  // namespace graft::detail
