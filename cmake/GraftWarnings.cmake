@@ -2,5 +2,5 @@
 add_library(graft_warnings INTERFACE)
 target_compile_options(graft_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${GRAFT_WERROR}>:-Werror>)

@@ -1,0 +1,189 @@
+// graft runs / metrics: what past runs did and measured.
+#include "cli_common.hpp"
+
+#include "core/cache/lockfile.hpp"
+#include "core/exec/run_record.hpp"
+#include "core/exec/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <iostream>
+#include <set>
+
+namespace graft::cli {
+
+namespace {
+
+WorkspacePaths workspace_from(const GlobalOptions& g, const std::string& file) {
+    if (!g.workspace.empty()) return {std::filesystem::absolute(g.workspace)};
+    if (!file.empty()) return {default_workspace_for(std::filesystem::absolute(file))};
+    return {std::filesystem::absolute(".graft")};
+}
+
+std::string local_time(std::int64_t ns) {
+    const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+RunRecord load_run(RunStore& store, const std::string& q) {
+    auto id = store.resolve(q);
+    if (!id) throw UsageError(fmt::format("no run '{}' (unknown or ambiguous; see `graft runs`)", q));
+    auto r = store.load(*id);
+    if (!r) throw UsageError(fmt::format("run record {} is unreadable", *id));
+    return *r;
+}
+
+void print_list(RunStore& store, const std::string& file) {
+    const std::string abs = file.empty() ? "" : std::filesystem::absolute(file).lexically_normal().string();
+    fmt::print("{:<21} {:<19} {:<9} {:>5} {:>6} {:>6} {:>9}  {}\n", "run", "started", "status", "ran",
+               "cached", "failed", "duration", "pipeline");
+    for (const auto& id : store.list()) {
+        auto r = store.load(id);
+        if (!r || (!abs.empty() && r->pipeline_file != abs)) continue;
+        int ran = 0, cached = 0, failed = 0;
+        for (const auto& s : r->stages) {
+            ran += s.report.status == StageStatus::Ran;
+            cached += s.report.status == StageStatus::Cached;
+            failed += s.report.status == StageStatus::Failed;
+        }
+        const double secs = r->finished_ns > r->started_ns
+                                ? static_cast<double>(r->finished_ns - r->started_ns) / 1e9
+                                : 0.0;
+        fmt::print("{:<21} {:<19} {:<9} {:>5} {:>6} {:>6} {:>9}  {}\n", r->id, local_time(r->started_ns),
+                   r->status, ran, cached, failed, r->finished_ns ? format_seconds(secs) : "-",
+                   r->pipeline_name);
+    }
+}
+
+void print_show(const RunRecord& r) {
+    fmt::print("run {}  {}  {}  (exit {})\npipeline {} ({})\n", r.id, local_time(r.started_ns), r.status,
+               r.exit_code, r.pipeline_name, r.pipeline_file);
+    for (const auto& s : r.stages) {
+        fmt::print("  {:<9} {:<16} {:>8}", to_string(s.report.status), s.report.id,
+                   s.report.status == StageStatus::Ran ? format_seconds(s.report.seconds) : "");
+        for (const auto& [k, v] : s.report.metrics) fmt::print(" {}={}", k, format_metric(v));
+        fmt::print("\n");
+        for (const auto& why : s.report.reasons) fmt::print("            - {}\n", why);
+        if (!s.report.error.empty()) fmt::print("            error: {}\n", s.report.error);
+    }
+}
+
+void print_compare(const RunRecord& a, const RunRecord& b) {
+    fmt::print("comparing {} (A) with {} (B)\n", a.id, b.id);
+    std::map<std::string, const RunStageRecord*> sa, sb;
+    for (const auto& s : a.stages) sa[s.report.id] = &s;
+    for (const auto& s : b.stages) sb[s.report.id] = &s;
+    std::set<std::string> ids;
+    for (const auto& [k, _] : sa) ids.insert(k);
+    for (const auto& [k, _] : sb) ids.insert(k);
+    bool any = false;
+    for (const auto& id : ids) {
+        const auto* x = sa.count(id) ? sa[id] : nullptr;
+        const auto* y = sb.count(id) ? sb[id] : nullptr;
+        if (!x || !y) {
+            fmt::print("{}: only in {}\n", id, x ? "A" : "B");
+            any = true;
+            continue;
+        }
+        std::vector<std::string> lines;
+        std::set<std::string> names;
+        for (const auto& [k, _] : x->params.items()) names.insert(k);
+        for (const auto& [k, _] : y->params.items()) names.insert(k);
+        for (const auto& n : names) {
+            auto va = x->params.contains(n) ? x->params[n].dump() : "-";
+            auto vb = y->params.contains(n) ? y->params[n].dump() : "-";
+            if (va != vb) lines.push_back(fmt::format("  param  {:<20} {:>14} -> {}", n, va, vb));
+        }
+        std::set<std::string> metrics;
+        for (const auto& [k, _] : x->report.metrics) metrics.insert(k);
+        for (const auto& [k, _] : y->report.metrics) metrics.insert(k);
+        for (const auto& m : metrics) {
+            auto ia = x->report.metrics.find(m), ib = y->report.metrics.find(m);
+            std::string va = ia != x->report.metrics.end() ? format_metric(ia->second) : "-";
+            std::string vb = ib != y->report.metrics.end() ? format_metric(ib->second) : "-";
+            std::string delta;
+            if (ia != x->report.metrics.end() && ib != y->report.metrics.end() && ia->second != ib->second)
+                delta = fmt::format("  ({:+.4g})", ib->second - ia->second);
+            lines.push_back(fmt::format("  metric {:<20} {:>14} -> {}{}", m, va, vb, delta));
+        }
+        if (!lines.empty()) {
+            fmt::print("{}:\n", id);
+            for (const auto& l : lines) fmt::print("{}\n", l);
+            any = true;
+        }
+    }
+    if (!any) fmt::print("no differences in params or metrics\n");
+}
+
+}  // namespace
+
+int cmd_runs(const std::vector<std::string>& args) {
+    GlobalOptions g;
+    std::vector<std::string> words;
+    po::options_description d("graft runs options");
+    d.add_options()("help,h", "show this help")
+        ("words", po::value(&words)->composing(), "[FILE] | show ID | compare A B")
+        ("pipeline,p", po::value<std::string>(), "pipeline file (locates the workspace)");
+    d.add(global_options(g));
+    po::positional_options_description pos;
+    pos.add("words", -1);
+    po::variables_map vm;
+    const char* usage = "graft runs [FILE] | graft runs show ID | graft runs compare A B  [-p FILE]";
+    if (!parse_args(args, d, pos, vm, usage)) return kOk;
+    std::string file = vm.count("pipeline") ? vm["pipeline"].as<std::string>() : "";
+    RealDisk disk;
+    if (!words.empty() && (words[0] == "show" || words[0] == "compare")) {
+        const std::size_t need = words[0] == "show" ? 2 : 3;
+        if (words.size() != need) throw UsageError(fmt::format("usage: {}", usage));
+        RunStore store(disk, workspace_from(g, file));
+        if (words[0] == "show") {
+            print_show(load_run(store, words[1]));
+        } else {
+            print_compare(load_run(store, words[1]), load_run(store, words[2]));
+        }
+        return kOk;
+    }
+    if (words.size() > 1) throw UsageError(fmt::format("usage: {}", usage));
+    if (!words.empty()) file = words[0];
+    RunStore store(disk, workspace_from(g, file));
+    print_list(store, file);
+    return kOk;
+}
+
+int cmd_metrics(const std::vector<std::string>& args) {
+    GlobalOptions g;
+    std::string file;
+    po::options_description d("graft metrics options");
+    d.add_options()("help,h", "show this help")("file", po::value(&file)->required(), "pipeline file")
+        ("json", "print {\"stage\": {\"metric\": value}}");
+    d.add(global_options(g));
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    if (!parse_args(args, d, pos, vm, "graft metrics FILE [--json]")) return kOk;
+    RealDisk disk;
+    const auto lock_file = lock_path_for(std::filesystem::absolute(file));
+    auto lock = read_lockfile(disk, lock_file);
+    if (!lock)
+        throw UsageError(fmt::format("no {} yet: run `graft run {}` first", lock_file.string(), file));
+    if (vm.count("json")) {
+        nlohmann::ordered_json j = nlohmann::ordered_json::object();
+        for (const auto& [id, e] : lock->stages)
+            if (!e.metrics.empty()) j[id] = e.metrics;
+        std::cout << j.dump(2) << "\n";
+        return kOk;
+    }
+    for (const auto& [id, e] : lock->stages) {
+        if (e.metrics.empty()) continue;
+        fmt::print("{}\n", id);
+        for (const auto& [k, v] : e.metrics) fmt::print("  {:<28} {}\n", k, format_metric(v));
+    }
+    return kOk;
+}
+
+}  // namespace graft::cli
