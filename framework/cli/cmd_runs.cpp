@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <ctime>
 #include <iostream>
 #include <set>
@@ -173,8 +174,17 @@ int cmd_metrics(const std::vector<std::string>& args) {
         throw UsageError(fmt::format("no {} yet: run `graft run {}` first", lock_file.string(), file));
     if (vm.count("json")) {
         nlohmann::ordered_json j = nlohmann::ordered_json::object();
-        for (const auto& [id, e] : lock->stages)
-            if (!e.metrics.empty()) j[id] = e.metrics;
+        for (const auto& [id, e] : lock->stages) {
+            if (e.metrics.empty()) continue;
+            auto& m = j[id] = nlohmann::ordered_json::object();
+            for (const auto& [k, v] : e.metrics) {
+                // Counts print as integers; everything else as the double it is.
+                if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15)
+                    m[k] = static_cast<std::int64_t>(v);
+                else
+                    m[k] = v;
+            }
+        }
         std::cout << j.dump(2) << "\n";
         return kOk;
     }

@@ -2,6 +2,9 @@
 
 #include <graft/stage.hpp>
 
+#include <cctype>
+#include <string_view>
+
 namespace graft::shell {
 
 namespace {
@@ -26,9 +29,21 @@ std::string lookup(const std::string& name, const TemplateValues& v) {
             name, name.substr(3), valid_placeholders(v)));
     }
     throw sdk::StageError(fmt::format(
-        "cmd uses unknown placeholder '{{{}}}'; valid placeholders: {} (write '{{{{' and '}}}}' for "
-        "literal braces, e.g. ${{{{HOME}}}})",
+        "cmd uses unknown placeholder '{{{}}}'; valid placeholders: {} (a '{{name}}' of letters, digits, "
+        "'_', '.', '-' is a placeholder; write '{{{{name}}}}' for the literal text)",
         name, valid_placeholders(v)));
+}
+
+}  // namespace
+
+namespace {
+
+bool is_placeholder_name(std::string_view s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+            return false;
+    return true;
 }
 
 }  // namespace
@@ -38,23 +53,23 @@ std::string expand_command(const std::string& cmd, const TemplateValues& v) {
     out.reserve(cmd.size() + 64);
     for (std::size_t i = 0; i < cmd.size(); ++i) {
         const char c = cmd[i];
-        if (c == '{' && i + 1 < cmd.size() && cmd[i + 1] == '{') {
-            out += '{';
+        if ((c == '{' || c == '}') && i + 1 < cmd.size() && cmd[i + 1] == c) {
+            out += c;  // '{{' / '}}': a literal brace
             ++i;
-        } else if (c == '}' && i + 1 < cmd.size() && cmd[i + 1] == '}') {
-            out += '}';
-            ++i;
-        } else if (c == '{') {
-            const auto end = cmd.find('}', i + 1);
-            if (end == std::string::npos)
-                throw sdk::StageError(fmt::format(
-                    "cmd has an unclosed '{{' at character {}; write '{{{{' for a literal brace",
-                    i + 1));
-            out += lookup(cmd.substr(i + 1, end - i - 1), v);
-            i = end;
-        } else {
-            out += c;
+            continue;
         }
+        if (c == '{' && (i == 0 || cmd[i - 1] != '$')) {
+            const auto end = cmd.find('}', i + 1);
+            if (end != std::string::npos) {
+                const std::string name = cmd.substr(i + 1, end - i - 1);
+                if (is_placeholder_name(name)) {
+                    out += lookup(name, v);
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        out += c;  // shell braces: `f() { ...; }`, `${VAR}`, `{a,b}` pass through
     }
     return out;
 }

@@ -1,5 +1,7 @@
 // Expands `{in.PORT}`, `{out}`, `{scratch}`, `{seed}`, `{threads}` in a shell stage's command.
-// `{{` and `}}` stand for literal braces (so shell `${VAR}` is written `${{VAR}}`).
+// Only a brace pair around a name (letters, digits, _ . -) is a placeholder, and an unknown one is
+// an error; other braces are shell syntax and pass through (`f() { ...; }`, `${VAR}`, `{a,b}`).
+// `{{` and `}}` are literal braces, for the rare literal `{name}`.
 #pragma once
 
 #include <cstdint>

@@ -42,9 +42,10 @@ public:
             .variadic_inputs()
             .output_dir("out", "any", "the directory the command wrote ({out})")
             .required("cmd", "string",
-                      "command for /bin/sh -c, run in the pipeline file's directory; "
-                      "placeholders {in.PORT} {out} {scratch} {seed} {threads}, '{{' '}}' for "
-                      "literal braces; the same paths are in $GRAFT_IN_<PORT> and $GRAFT_OUT")
+                      "command for /bin/sh -c, run in the pipeline file's directory; placeholders "
+                      "{in.PORT} {out} {scratch} {seed} {threads} (other braces are plain shell "
+                      "syntax; '{{x}}' is a literal {x}); the same paths are in $GRAFT_IN_<PORT> "
+                      "and $GRAFT_OUT")
             .param("env", "table", sdk::json::object(),
                    "extra environment variables for the command (name = value)")
             .param_string("shell", "/bin/sh", "the shell that runs cmd with -c")

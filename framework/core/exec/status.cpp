@@ -121,10 +121,10 @@ void ConsoleStatus::run_finished(const std::vector<StageReport>& reports, double
     clear_progress_line();
     std::string parts;
     for (auto s : {StageStatus::Ran, StageStatus::Cached, StageStatus::Failed, StageStatus::Skipped,
-                   StageStatus::Cancelled}) {
+                   StageStatus::Cancelled, StageStatus::Planned}) {
         if (counts[s] == 0) continue;
         if (!parts.empty()) parts += ", ";
-        parts += fmt::format("{} {}", counts[s], to_string(s));
+        parts += fmt::format("{} {}", counts[s], s == StageStatus::Planned ? "would run" : to_string(s));
     }
     if (reports.empty()) parts = "nothing to do";
     fmt::print(stderr, "[graft] {} stage{}: {} in {}\n", reports.size(),
