@@ -98,7 +98,7 @@ void print_compare(const RunRecord& a, const RunRecord& b) {
         for (const auto& n : names) {
             auto va = x->params.contains(n) ? x->params[n].dump() : "-";
             auto vb = y->params.contains(n) ? y->params[n].dump() : "-";
-            if (va != vb) lines.push_back(fmt::format("  param  {:<20} {:>14} -> {}", n, va, vb));
+            if (va != vb) lines.push_back(fmt::format("  param  {:<26} {:>14} -> {}", n, va, vb));
         }
         std::set<std::string> metrics;
         for (const auto& [k, _] : x->report.metrics) metrics.insert(k);
@@ -110,7 +110,7 @@ void print_compare(const RunRecord& a, const RunRecord& b) {
             std::string delta;
             if (ia != x->report.metrics.end() && ib != y->report.metrics.end() && ia->second != ib->second)
                 delta = fmt::format("  ({:+.4g})", ib->second - ia->second);
-            lines.push_back(fmt::format("  metric {:<20} {:>14} -> {}{}", m, va, vb, delta));
+            lines.push_back(fmt::format("  metric {:<26} {:>14} -> {}{}", m, va, vb, delta));
         }
         if (!lines.empty()) {
             fmt::print("{}:\n", id);

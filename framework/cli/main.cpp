@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
                    verb, hint.empty() ? "" : "; " + hint);
         return kUsage;
     } catch (const PipelineError& e) {
-        fmt::print(stderr, "{}", format_diagnostics(e.diagnostics()));
+        std::string text = format_diagnostics(e.diagnostics());
+        if (!text.empty() && text.back() != '\n') text += '\n';
+        fmt::print(stderr, "{}", text);
         const auto n = e.diagnostics().size();
         fmt::print(stderr, "graft: {} error{} in the pipeline; nothing was run\n", n, n == 1 ? "" : "s");
         return kUsage;

@@ -87,7 +87,8 @@ RunRecord run_record_from_json(const nlohmann::json& j) {
         s.report.error = o.value("error", "");
         s.report.metrics = o.value("metrics", std::map<std::string, double>{});
         if (o.contains("key")) s.key = Digest::from_hex(o["key"].get<std::string>());
-        for (const auto& [port, hex] : o.value("outputs", nlohmann::json::object()).items())
+        const nlohmann::json outs = o.value("outputs", nlohmann::json::object());  // outlives items()
+        for (const auto& [port, hex] : outs.items())
             if (auto d = Digest::from_hex(hex.get<std::string>())) s.outputs[port] = *d;
         s.params = o.value("params", nlohmann::json::object());
         r.stages.push_back(std::move(s));
