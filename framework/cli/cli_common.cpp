@@ -33,7 +33,7 @@ std::unique_ptr<PluginHost> load_plugins(const GlobalOptions& g) {
         spdlog::get("plugin")->warn("{}: {}", p.file.string(), p.reason);
     if (host->types().empty())
         spdlog::get("plugin")->warn(
-            "no stage plugins found (searched --plugin-path, $GRAFT_PLUGIN_PATH, {} and {})",
+            "no stage plugins found (searched --plugin-path, $GRAFT_PLUGIN_PATH, the install prefix, {} and {})",
             dirs.size() > 1 ? dirs[dirs.size() - 2].string() : "", dirs.empty() ? "" : dirs.back().string());
     return host;
 }

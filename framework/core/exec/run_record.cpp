@@ -25,8 +25,11 @@ std::string RunStore::new_id(std::int64_t now_ns) {
     gmtime_r(&secs, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    // Milliseconds keep ids of runs started in the same second in start order; the random tail
+    // keeps two hosts (or a clock step) from colliding.
+    const auto ms = (now_ns / 1'000'000) % 1000;
     std::random_device rd;
-    return fmt::format("{}-{:04x}", buf, rd() & 0xffff);
+    return fmt::format("{}-{:03d}{:02x}", buf, ms, rd() & 0xff);
 }
 
 nlohmann::ordered_json run_record_to_json(const RunRecord& r) {

@@ -23,7 +23,7 @@ struct RunStageRecord {
 };
 
 struct RunRecord {
-    std::string id;                 // "20261124-153012-3f9a": sorts by start time
+    std::string id;                 // "20261124-153012-4213f": time, ms, random; sorts by start
     std::string pipeline_file;      // absolute
     std::string pipeline_name;
     std::string lock_file;          // absolute path of the lock this run wrote

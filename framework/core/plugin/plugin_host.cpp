@@ -2,6 +2,7 @@
 
 #include "core/cache/disk.hpp"
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,14 @@ std::vector<std::filesystem::path> PluginHost::default_search_path() {
         while (std::getline(ss, item, ':'))
             if (!item.empty()) dirs.emplace_back(item);
     }
+#ifdef GRAFT_PLUGIN_REL_DIR
+    // Relative to the running binary (<prefix>/bin/graft -> <prefix>/lib/graft/plugins), so an
+    // installed tree works wherever it was installed or moved to.
+    try {
+        dirs.push_back(boost::dll::program_location().parent_path().parent_path() / GRAFT_PLUGIN_REL_DIR);
+    } catch (const std::exception&) {
+    }
+#endif
 #ifdef GRAFT_BUILD_PLUGIN_DIR
     dirs.emplace_back(GRAFT_BUILD_PLUGIN_DIR);
 #endif

@@ -385,7 +385,7 @@ TEST_CASE("plugin_digest is stable and changes with the library's content", "[pl
     }
 }
 
-TEST_CASE("default_search_path puts GRAFT_PLUGIN_PATH first, then the build tree",
+TEST_CASE("default_search_path puts GRAFT_PLUGIN_PATH first, then the binary's prefix and the build tree",
           "[plugin][search-path]") {
     const fs::path build_dir = GRAFT_TEST_PLUGIN_DIR;
     SECTION("set: its directories come first, in order, empty items skipped") {
@@ -394,14 +394,17 @@ TEST_CASE("default_search_path puts GRAFT_PLUGIN_PATH first, then the build tree
         REQUIRE(dirs.size() >= 3);
         CHECK(dirs[0] == "/opt/one");
         CHECK(dirs[1] == "/opt/two");
-        CHECK(dirs[2] == build_dir);
+        // Next the plugin dir relative to the running binary (an installed tree), then the build tree.
+        CHECK(dirs[2].filename() == "plugins");
+        CHECK(dirs[3] == build_dir);
         CHECK(std::none_of(dirs.begin(), dirs.end(), [](const fs::path& p) { return p.empty(); }));
     }
-    SECTION("unset: the build tree's plugin directory comes first") {
+    SECTION("unset: the binary's own prefix, then the build tree's plugin directory") {
         ScopedEnv env("GRAFT_PLUGIN_PATH", nullptr);
         const auto dirs = PluginHost::default_search_path();
-        REQUIRE_FALSE(dirs.empty());
-        CHECK(dirs[0] == build_dir);
+        REQUIRE(dirs.size() >= 2);
+        CHECK(dirs[0].parent_path().filename() == "graft");  // <exe>/../lib/graft/plugins
+        CHECK(dirs[1] == build_dir);
     }
     SECTION("discovering the default path finds a plugin in a GRAFT_PLUGIN_PATH directory") {
         TempDir tmp;
