@@ -33,6 +33,9 @@ int execute(const std::string& file, const std::vector<std::string>& sets, RunOp
     std::optional<WorkspaceLock> lock;
     if (!opts.dry_run) {
         disk.make_dirs(ws.root);
+        if (wait_for_lock)
+            if (auto holder = WorkspaceLock::holder(ws.lock()))
+                fmt::print(stderr, "[graft] waiting for the workspace lock ({})\n", *holder);
         lock.emplace(ws.lock(), wait_for_lock ? WorkspaceLock::Mode::Wait : WorkspaceLock::Mode::Fail,
                      fmt::format("graft run {}", file));
     }

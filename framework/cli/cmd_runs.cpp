@@ -31,6 +31,11 @@ std::string local_time(std::int64_t ns) {
     return buf;
 }
 
+// A record still marked "running" whose workspace lock is free was left by a killed process.
+void mark_killed(RunRecord& r, const WorkspacePaths& ws) {
+    if (r.status == "running" && !WorkspaceLock::holder(ws.lock())) r.status = "killed";
+}
+
 RunRecord load_run(RunStore& store, const std::string& q) {
     auto id = store.resolve(q);
     if (!id) throw UsageError(fmt::format("no run '{}' (unknown or ambiguous; see `graft runs`)", q));
@@ -39,13 +44,14 @@ RunRecord load_run(RunStore& store, const std::string& q) {
     return *r;
 }
 
-void print_list(RunStore& store, const std::string& file) {
+void print_list(RunStore& store, const WorkspacePaths& ws, const std::string& file) {
     const std::string abs = file.empty() ? "" : std::filesystem::absolute(file).lexically_normal().string();
     fmt::print("{:<21} {:<19} {:<9} {:>5} {:>6} {:>6} {:>9}  {}\n", "run", "started", "status", "ran",
                "cached", "failed", "duration", "pipeline");
     for (const auto& id : store.list()) {
         auto r = store.load(id);
         if (!r || (!abs.empty() && r->pipeline_file != abs)) continue;
+        mark_killed(*r, ws);
         int ran = 0, cached = 0, failed = 0;
         for (const auto& s : r->stages) {
             ran += s.report.status == StageStatus::Ran;
@@ -141,9 +147,12 @@ int cmd_runs(const std::vector<std::string>& args) {
     if (!words.empty() && (words[0] == "show" || words[0] == "compare")) {
         const std::size_t need = words[0] == "show" ? 2 : 3;
         if (words.size() != need) throw UsageError(fmt::format("usage: {}", usage));
-        RunStore store(disk, workspace_from(g, file));
+        const WorkspacePaths ws = workspace_from(g, file);
+        RunStore store(disk, ws);
         if (words[0] == "show") {
-            print_show(load_run(store, words[1]));
+            RunRecord r = load_run(store, words[1]);
+            mark_killed(r, ws);
+            print_show(r);
         } else {
             print_compare(load_run(store, words[1]), load_run(store, words[2]));
         }
@@ -151,8 +160,9 @@ int cmd_runs(const std::vector<std::string>& args) {
     }
     if (words.size() > 1) throw UsageError(fmt::format("usage: {}", usage));
     if (!words.empty()) file = words[0];
-    RunStore store(disk, workspace_from(g, file));
-    print_list(store, file);
+    const WorkspacePaths ws = workspace_from(g, file);
+    RunStore store(disk, ws);
+    print_list(store, ws, file);
     return kOk;
 }
 
