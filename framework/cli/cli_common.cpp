@@ -25,7 +25,7 @@ po::options_description global_options(GlobalOptions& g) {
 }
 
 std::unique_ptr<PluginHost> load_plugins(const GlobalOptions& g) {
-    auto host = std::make_unique<PluginHost>();
+    auto host = std::make_unique<PluginHost>(PluginHost::default_descriptor_cache());
     std::vector<std::filesystem::path> dirs(g.plugin_path.begin(), g.plugin_path.end());
     for (const auto& d : PluginHost::default_search_path()) dirs.push_back(d);
     host->discover(dirs);

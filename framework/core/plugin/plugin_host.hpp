@@ -7,6 +7,8 @@
 #include "core/spec/descriptor.hpp"
 #include "core/cache/hash.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <graft/abi.hpp>
 
 #include <filesystem>
@@ -32,8 +34,16 @@ struct PluginProblem {
 
 class PluginHost final : public StageCatalog {
 public:
-    PluginHost();
+    // Without a descriptor cache every discovered library is loaded (dlopen) at once. With one,
+    // a library whose (path, size, mtime, inode) matches a cached entry is registered from the
+    // cache and only loaded when a stage of it is created: `graft plan`, `graft stages` and
+    // cached runs then never pay for loading LibTorch.
+    explicit PluginHost(std::filesystem::path descriptor_cache = {});
     ~PluginHost() override;
+
+    // $GRAFT_PLUGIN_CACHE, else $XDG_CACHE_HOME/graft/plugins.json, else ~/.cache/graft/...;
+    // empty (no cache) when GRAFT_PLUGIN_CACHE=0 or no home directory is known.
+    static std::filesystem::path default_descriptor_cache();
 
     // Where plugins are searched, in order: $GRAFT_PLUGIN_PATH (colon-separated), the build tree's
     // plugin directory, the install prefix's. Missing directories are skipped.
@@ -50,7 +60,8 @@ public:
     const std::vector<PluginProblem>& problems() const { return problems_; }
 
     std::filesystem::path library_path(std::string_view type) const;
-    // Content digest of the library that provides `type` (part of every cache key).
+    // Content digest of the library that provides `type` and of the graft libraries it links
+    // (libgraft*.so, found through its RUNPATH): part of every cache key.
     Digest plugin_digest(std::string_view type) const;
 
     // A new stage object; throws std::runtime_error with the plugin's reason on failure.
@@ -61,8 +72,12 @@ private:
         StageDescriptor descriptor;
         std::shared_ptr<PluginLibrary> library;
     };
+    void save_descriptor_cache();
     std::map<std::string, TypeEntry, std::less<>> types_;
     std::vector<PluginProblem> problems_;
+    std::filesystem::path cache_file_;
+    nlohmann::json cache_;  // {"format", "abi", "entries": {path: {size, mtime_ns, inode, descriptors}}}
+    bool cache_dirty_ = false;
 };
 
 }  // namespace graft
