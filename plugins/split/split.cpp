@@ -1,7 +1,8 @@
 // The `split` stage: cuts a JSONL dataset into train / val / test (random, stratified, or k-fold
-// with a held-out test set), optionally keeping groups of related rows together. The assignment
-// logic lives in split_core.hpp; this file reads rows, maps labels and groups to ids, and writes
-// the outputs. Rows are copied byte for byte (original line text), in input order.
+// with a held-out test set; by ratios or absolute sizes, the rows beyond the sizes going to
+// `rest`), optionally keeping groups of related rows together. The assignment logic lives in
+// split_core.hpp; this file reads rows, maps labels and groups to ids, and writes the outputs.
+// Rows are copied byte for byte (original line text), in input order.
 #include "split_core.hpp"
 
 #include <graft/jsonl.hpp>
@@ -32,8 +33,17 @@ Params read_params(sdk::RunContext& ctx) {
     p.method = ctx.param<std::string>("method");
     p.stratify = ctx.param<std::string>("stratify");
     p.group_by = ctx.param<std::string>("group_by");
+    const auto ratios = ctx.param<std::vector<double>>("ratios");
+    const auto sizes = ctx.param<std::vector<std::int64_t>>("sizes");
     try {
-        p.options.ratios = split::check_ratios(ctx.param<std::vector<double>>("ratios"));
+        if (!sizes.empty()) {
+            p.options.sizes = split::check_sizes(sizes);
+            if (ratios != std::vector<double>{0.8, 0.1, 0.1})
+                ctx.warn("sizes = [{}] is set, so ratios = {} is ignored", fmt::join(sizes, ", "),
+                         split::format_ratios(ratios));
+        } else {
+            p.options.ratios = split::check_ratios(ratios);
+        }
     } catch (const std::invalid_argument& e) {
         throw StageError(e.what());
     }
@@ -221,19 +231,24 @@ class Split final : public sdk::StageImpl {
 public:
     static sdk::Descriptor describe() {
         return sdk::Descriptor(
-                   "split", "1",
+                   "split", "2",
                    "Splits a JSONL dataset into train/val/test: random, stratified by a label "
                    "field, or k-fold (a held-out test set, the rest cut into folds; val = one "
-                   "fold). Sizes are exact (largest-remainder rounding of n * ratios); "
-                   "stratified splits keep each class's proportions within one row. With "
-                   "group_by, rows sharing that field's value stay in one split (sizes then "
-                   "approximate the ratios) and stratification uses each group's majority "
-                   "label. Rows keep their input order in every output; the result depends "
-                   "only on the seed and the input.")
+                   "fold). Sizes are exact (largest-remainder rounding of n * ratios), or "
+                   "absolute row counts with `sizes`, the rows beyond them going to `rest` (e.g. "
+                   "500 train / 500 val / 5000 test from a labeled pool, the rest unused or an "
+                   "unlabeled pool). Stratified splits keep each class's proportions within one "
+                   "row in every output. With group_by, rows sharing that field's value stay in "
+                   "one split (sizes then approximate the targets) and stratification uses each "
+                   "group's majority label. Rows keep their input order in every output; the "
+                   "result depends only on the seed and the input.")
             .input("data", "jsonl", "rows to split (one JSON object per line)")
             .output("train", "jsonl", "training rows")
             .output("val", "jsonl", "validation rows (kfold: fold `fold`)")
-            .output("test", "jsonl", "test rows (empty with 2 ratios)")
+            .output("test", "jsonl", "test rows (empty with 2 ratios or 2 sizes)")
+            .output("rest", "jsonl",
+                    "with `sizes`: the rows beyond train + val + test; always written, empty "
+                    "with ratios")
             .output_dir("folds", "jsonl-folds",
                         "kfold: fold-0.jsonl ... fold-<folds-1>.jsonl (the non-test rows); "
                         "empty otherwise")
@@ -243,8 +258,15 @@ public:
                           {"random", "stratified", "kfold"})
             .param("ratios", "list<float>", json::array({0.8, 0.1, 0.1}),
                    "[train, val, test] or [train, val]; non-negative, summing to 1. kfold uses "
-                   "only the test ratio",
+                   "only the test ratio. Ignored when `sizes` is set",
                    0.0, 1.0)
+            .param("sizes", "list<int>", json::array(),
+                   "absolute row counts [train, val, test] or [train, val] instead of ratios; "
+                   "rows beyond their sum go to `rest`, and more rows than the input has is an "
+                   "error. Stratified: each output keeps the class proportions (per class "
+                   "largest remainder). kfold: the folds share train + val rows, test is "
+                   "exact. [] = use ratios",
+                   0.0)
             .param_string("stratify", "",
                           "field whose value is the class to stratify on (every row needs it)")
             .param_int("folds", 5, "kfold: number of folds", 2)
@@ -268,7 +290,8 @@ public:
             ctx.info("{} of {} groups mix several '{}' labels; each is stratified by its "
                      "majority label",
                      mixed, rows.groups, p.stratify);
-        if (p.options.kfold && (p.options.ratios[0] != 0 || p.options.ratios[1] != 0))
+        if (p.options.kfold && !p.options.sizes &&
+            (p.options.ratios[0] != 0 || p.options.ratios[1] != 0))
             ctx.debug("kfold: train/val come from the folds; only the test ratio is used");
 
         split::SplitPlan plan;
@@ -282,12 +305,17 @@ public:
         for (std::size_t i = 0; i < row_unit.size(); ++i)
             row_unit[i] = rows.group.empty() ? i : rows.group[i];
 
-        std::array<std::size_t, 3> counts{};
-        for (std::size_t part = 0; part < 3; ++part) {
+        std::array<std::size_t, 4> counts{};
+        for (std::size_t part = 0; part < counts.size(); ++part) {
             auto keep = [&](std::size_t i) { return plan.part[row_unit[i]] == part; };
             counts[part] = write_rows(ctx, ctx.output(split::kPartNames[part]), rows, keep);
+            if (part == split::kRest && !p.options.sizes) continue;  // always empty
             ctx.info("{}: {}", split::kPartNames[part], summary(rows, keep));
-            if (counts[part] == 0 && p.options.ratios[part] > 0 && !p.options.kfold)
+            if (part == split::kRest || counts[part] > 0 || p.options.kfold) continue;
+            if (p.options.sizes && (*p.options.sizes)[part] > 0)
+                ctx.warn("{} is empty although its size is {} ({} rows in all)",
+                         split::kPartNames[part], (*p.options.sizes)[part], rows.text.size());
+            else if (!p.options.sizes && p.options.ratios[part] > 0)
                 ctx.warn("{} is empty although its ratio is {} ({} rows in all)",
                          split::kPartNames[part], p.options.ratios[part], rows.text.size());
         }
@@ -297,6 +325,7 @@ public:
         ctx.metric("train", static_cast<double>(counts[split::kTrain]));
         ctx.metric("val", static_cast<double>(counts[split::kVal]));
         ctx.metric("test", static_cast<double>(counts[split::kTest]));
+        ctx.metric("rest", static_cast<double>(counts[split::kRest]));
         if (stratified) ctx.metric("classes", static_cast<double>(rows.class_names.size()));
         if (!p.group_by.empty()) ctx.metric("groups", static_cast<double>(rows.groups));
     }

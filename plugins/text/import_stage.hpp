@@ -1,5 +1,6 @@
 // text.import: converts a foreign dataset file (JSONL, a JSON array, CSV, TSV) to graft's JSONL
-// rows {"text": ..., "label": ..., other fields...}.
+// rows {"text": ..., "label": ..., other fields...}, or plain text (a .txt file or a directory of
+// them, see text_files.hpp) to rows {"text": ..., "source": ...}.
 #pragma once
 
 #include <graft/stage.hpp>

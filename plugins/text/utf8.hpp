@@ -179,6 +179,34 @@ inline std::size_t space_length(std::string_view s, std::size_t i) {
     return is_unicode_space(decode_utf8(s, j)) ? j - i : 0;
 }
 
+// True when `s` (valid UTF-8) is empty or all Unicode whitespace.
+inline bool is_all_space(std::string_view s) {
+    std::size_t i = 0, n = 0;
+    while (i < s.size()) {
+        if ((n = space_length(s, i)) == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+// `s` (valid UTF-8) without leading and trailing Unicode whitespace.
+inline std::string_view trim_space(std::string_view s) {
+    std::size_t i = 0, n = 0;
+    while (i < s.size() && (n = space_length(s, i)) > 0) i += n;
+    const std::size_t start = i;
+    std::size_t end = i;  // one past the last non-space code point seen so far
+    while (i < s.size()) {
+        if ((n = space_length(s, i)) > 0) {
+            i += n;
+            continue;
+        }
+        const auto c = static_cast<unsigned char>(s[i]);
+        i += c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        end = i;
+    }
+    return s.substr(start, end - start);
+}
+
 // Collapses every run of Unicode whitespace to one ASCII space and trims both ends.
 // `s` must be valid UTF-8.
 inline std::string collapse_whitespace(std::string_view s) {

@@ -202,3 +202,56 @@ TEST_CASE("plan_split kfold: folds partition the non-test units, test independen
     opt.fold = 6;
     CHECK_THROWS_AS(split::plan_split(u, opt), std::invalid_argument);
 }
+
+TEST_CASE("size weights make exact, integer quotas", "[split][core][sizes]") {
+    split::Rng rng(9);
+    for (int trial = 0; trial < 500; ++trial) {
+        const std::size_t n = split::uniform_below(rng, 400);
+        std::vector<std::size_t> sizes(2 + split::uniform_below(rng, 2));
+        std::size_t left = n;
+        for (auto& s : sizes) {
+            s = static_cast<std::size_t>(split::uniform_below(rng, left + 1));
+            left -= s;
+        }
+        const auto [w, scale] = split::size_weights(sizes, n);
+        REQUIRE(std::accumulate(w.begin(), w.end(), std::uint64_t{0}) == scale);
+        auto expected = sizes;
+        expected.push_back(left);
+        REQUIRE(split::apportion(n, w, scale) == expected);
+        // Stratified: column totals exact, each cell within one row of its quota.
+        std::vector<std::size_t> classes(1 + split::uniform_below(rng, 4), 0);
+        for (std::size_t i = 0; i < n; ++i) ++classes[split::uniform_below(rng, classes.size())];
+        const auto table = split::stratified_apportion(classes, w, scale);
+        std::vector<std::size_t> col(w.size(), 0);
+        for (std::size_t c = 0; c < classes.size(); ++c)
+            for (std::size_t s = 0; s < w.size(); ++s) {
+                const double quota = static_cast<double>(classes[c]) * static_cast<double>(w[s]) /
+                                     static_cast<double>(scale);
+                REQUIRE(std::fabs(static_cast<double>(table[c][s]) - quota) < 1.0);
+                col[s] += table[c][s];
+            }
+        REQUIRE(col == expected);
+    }
+    CHECK_THROWS_WITH(split::size_weights({6, 5}, 10),
+                      Catch::Contains("ask for 11 rows") && Catch::Contains("only 10"));
+}
+
+TEST_CASE("check_sizes accepts 2 or 3 non-negative counts", "[split][core][sizes]") {
+    CHECK(split::check_sizes({500, 500, 5000}) == std::array<std::size_t, 3>{500, 500, 5000});
+    CHECK(split::check_sizes({7, 3}) == std::array<std::size_t, 3>{7, 3, 0});
+    CHECK_THROWS_WITH(split::check_sizes({1, 2, 3, 4}), Catch::Contains("has 4 entries"));
+    CHECK_THROWS_WITH(split::check_sizes({1, -2}), Catch::Contains("sizes[1] (val) = -2"));
+}
+
+TEST_CASE("plan_split with sizes sends the unasked rows to kRest", "[split][core][sizes]") {
+    split::Units u = single_rows(20);
+    split::SplitOptions opt;
+    opt.sizes = std::array<std::size_t, 3>{4, 3, 2};
+    opt.seed = 3;
+    const auto plan = split::plan_split(u, opt);
+    std::vector<std::size_t> counts(4, 0);
+    for (auto p : plan.part) ++counts[p];
+    CHECK(counts == std::vector<std::size_t>{4, 3, 2, 11});
+    opt.sizes = std::array<std::size_t, 3>{10, 10, 1};
+    CHECK_THROWS_AS(split::plan_split(u, opt), std::invalid_argument);
+}

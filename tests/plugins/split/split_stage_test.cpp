@@ -118,6 +118,9 @@ TEST_CASE("split: sizes are exact for several n and ratios", "[split][stage]") {
         CHECK(part(run, "val").size() == c.val);
         CHECK(part(run, "test").size() == c.test);
         CHECK(fs::exists(run.outputs.at("test")));
+        CHECK(fs::exists(run.outputs.at("rest")));  // written, and empty, with ratios
+        CHECK(part(run, "rest").empty());
+        CHECK(run.metrics.at("rest") == 0);
         CHECK(run.metrics.at("rows") == static_cast<double>(c.n));
         CHECK(run.metrics.at("train") == static_cast<double>(c.train));
         CHECK(run.metrics.at("val") == static_cast<double>(c.val));
@@ -366,4 +369,170 @@ TEST_CASE("split: a cancelled run stops", "[split][stage]") {
     const auto run = run_stage("split", json::object(), {{"data", data}}, dir / "out", 17, &cancel);
     CHECK(run.status != 0);
     CHECK(run.error == "cancelled");
+}
+
+TEST_CASE("split: absolute sizes give exact counts, the other rows go to rest",
+          "[split][stage][sizes]") {
+    TempDir dir;
+    const auto data = plain_dataset(dir, 100);
+    struct Case {
+        json sizes;
+        std::size_t train, val, test, rest;
+    };
+    const std::vector<Case> cases = {{{10, 20, 30}, 10, 20, 30, 40},
+                                     {{5, 5}, 5, 5, 0, 90},
+                                     {{50, 0, 50}, 50, 0, 50, 0},
+                                     {{0, 0, 0}, 0, 0, 0, 100}};
+    for (std::size_t k = 0; k < cases.size(); ++k) {
+        const auto& c = cases[k];
+        INFO("sizes = " << c.sizes.dump());
+        const auto run = split(dir, data, {{"sizes", c.sizes}}, fmt::format("out{}", k));
+        REQUIRE(run.status == 0);
+        const auto train = part(run, "train"), val = part(run, "val"), test = part(run, "test"),
+                   rest = part(run, "rest");
+        CHECK(train.size() == c.train);
+        CHECK(val.size() == c.val);
+        CHECK(test.size() == c.test);
+        CHECK(rest.size() == c.rest);
+        CHECK(run.metrics.at("rest") == static_cast<double>(c.rest));
+        CHECK(run.metrics.at("test") == static_cast<double>(c.test));
+        CHECK(sorted(concat({train, val, test, rest})) == sorted(lines_of(data)));
+        CHECK(in_input_order(rest));
+    }
+    // Shuffled, not the first rows: rest is not just the tail of the input.
+    const auto a = split(dir, data, {{"sizes", {10, 20, 30}}}, "again");
+    REQUIRE(a.status == 0);
+    CHECK(id_of(part(a, "rest").front()) < 60);
+}
+
+TEST_CASE("split: sizes without shuffle cut in input order; seeds are honoured",
+          "[split][stage][sizes]") {
+    TempDir dir;
+    const auto data = plain_dataset(dir, 10);
+    const auto run = split(dir, data, {{"sizes", {3, 2, 1}}, {"shuffle", false}}, "cut");
+    REQUIRE(run.status == 0);
+    const auto ids = [&](const char* name) {
+        std::vector<std::size_t> out;
+        for (const auto& l : part(run, name)) out.push_back(id_of(l));
+        return out;
+    };
+    CHECK(ids("train") == std::vector<std::size_t>{0, 1, 2});
+    CHECK(ids("val") == std::vector<std::size_t>{3, 4});
+    CHECK(ids("test") == std::vector<std::size_t>{5});
+    CHECK(ids("rest") == std::vector<std::size_t>{6, 7, 8, 9});
+
+    const auto big = plain_dataset(dir, 200);
+    const auto a = split(dir, big, {{"sizes", {20, 20, 100}}, {"seed", 4}}, "a");
+    const auto b = split(dir, big, {{"sizes", {20, 20, 100}}, {"seed", 4}}, "b");
+    const auto c = split(dir, big, {{"sizes", {20, 20, 100}}, {"seed", 5}}, "c");
+    REQUIRE((a.status == 0 && b.status == 0 && c.status == 0));
+    CHECK(part(a, "rest") == part(b, "rest"));
+    CHECK(part(a, "train") == part(b, "train"));
+    CHECK(part(a, "rest") != part(c, "rest"));
+}
+
+TEST_CASE("split: stratified sizes keep every class's share in each output",
+          "[split][stage][sizes]") {
+    TempDir dir;
+    const auto data = imbalanced_dataset(dir, 100);  // 90 neg, 10 pos
+    const auto run = split(dir, data, {{"sizes", {20, 10, 50}}, {"stratify", "label"}});
+    REQUIRE(run.status == 0);
+    using Counts = std::map<std::string, std::size_t>;
+    CHECK(label_counts(part(run, "train")) == Counts{{"neg", 18}, {"pos", 2}});
+    CHECK(label_counts(part(run, "val")) == Counts{{"neg", 9}, {"pos", 1}});
+    CHECK(label_counts(part(run, "test")) == Counts{{"neg", 45}, {"pos", 5}});
+    CHECK(label_counts(part(run, "rest")) == Counts{{"neg", 18}, {"pos", 2}});
+
+    // Odd sizes: totals exact, every class within one row of size * class share.
+    const auto odd = imbalanced_dataset(dir, 73);  // 66 neg, 7 pos
+    const auto o = split(dir, odd, {{"sizes", {30, 11, 7}}, {"stratify", "label"}}, "odd");
+    REQUIRE(o.status == 0);
+    const std::map<std::string, double> share = {{"neg", 66.0 / 73}, {"pos", 7.0 / 73}};
+    const std::vector<std::pair<const char*, double>> targets = {
+        {"train", 30}, {"val", 11}, {"test", 7}, {"rest", 25}};
+    for (const auto& [name, size] : targets) {
+        INFO(name);
+        const auto lines = part(o, name);
+        CHECK(static_cast<double>(lines.size()) == size);
+        auto counts = label_counts(lines);
+        for (const auto& [label, fraction] : share)
+            CHECK(std::fabs(static_cast<double>(counts[label]) - size * fraction) < 1.0);
+    }
+}
+
+TEST_CASE("split: sizes with group_by keep groups whole and come close to the sizes",
+          "[split][stage][sizes]") {
+    TempDir dir;
+    // 30 groups of exactly 3 rows (7 is coprime with 30).
+    const auto data = dataset(dir, 90, [](std::size_t i) {
+        const std::size_t g = (i * 7) % 30;
+        return std::pair<std::string, std::string>{g % 3 == 0 ? "a" : "b", fmt::format("g{}", g)};
+    });
+    int runs = 0;
+    for (const json& extra : {json::object(), json{{"stratify", "label"}}}) {
+        for (std::uint64_t seed : {1u, 2u, 3u}) {
+            INFO("params " << extra.dump() << ", seed " << seed);
+            json params = extra;
+            params["group_by"] = "group";
+            params["sizes"] = {30, 15, 15};
+            const auto run = split(dir, data, params, fmt::format("g{}", runs++), seed);
+            REQUIRE(run.status == 0);
+            std::map<std::string, std::set<std::string>> where;
+            std::size_t total = 0;
+            for (const char* name : {"train", "val", "test", "rest"}) {
+                const auto lines = part(run, name);
+                total += lines.size();
+                for (const auto& l : lines)
+                    where[json::parse(l).at("group").get<std::string>()].insert(name);
+            }
+            CHECK(total == 90);
+            for (const auto& [g, splits] : where) CHECK(splits.size() == 1);
+            // Each part is within one group (3 rows) of its target.
+            CHECK(std::fabs(run.metrics.at("train") - 30) <= 3);
+            CHECK(std::fabs(run.metrics.at("val") - 15) <= 3);
+            CHECK(std::fabs(run.metrics.at("test") - 15) <= 3);
+            CHECK(std::fabs(run.metrics.at("rest") - 30) <= 3);
+        }
+    }
+}
+
+TEST_CASE("split: kfold with sizes: exact test, folds share train + val, rest unused",
+          "[split][stage][sizes]") {
+    TempDir dir;
+    const auto data = plain_dataset(dir, 50);
+    const auto run = split(
+        dir, data, {{"method", "kfold"}, {"folds", 4}, {"fold", 2}, {"sizes", {30, 10, 5}}});
+    REQUIRE(run.status == 0);
+    std::vector<std::vector<std::string>> folds;
+    for (int f = 0; f < 4; ++f)
+        folds.push_back(lines_of(run.outputs.at("folds") / fmt::format("fold-{}.jsonl", f)));
+    for (const auto& f : folds) CHECK(f.size() == 10);
+    CHECK(part(run, "test").size() == 5);
+    CHECK(part(run, "rest").size() == 5);
+    CHECK(part(run, "val") == folds[2]);
+    CHECK(part(run, "train").size() == 30);
+    CHECK(sorted(concat({folds[0], folds[1], folds[2], folds[3], part(run, "test"),
+                         part(run, "rest")})) == sorted(lines_of(data)));
+}
+
+TEST_CASE("split: bad sizes fail with a clear message", "[split][stage][sizes]") {
+    TempDir dir;
+    const auto data = plain_dataset(dir, 10);
+    const auto big = split(dir, data, {{"sizes", {5, 5, 5}}}, "a");
+    CHECK(big.status != 0);
+    CHECK_THAT(big.error, Catch::Contains("ask for 15 rows") &&
+                              Catch::Contains("input has only 10"));
+    const auto strat = split(dir, data, {{"sizes", {5, 6}}, {"stratify", "id"}}, "b");
+    CHECK(strat.status != 0);
+    CHECK_THAT(strat.error, Catch::Contains("ask for 11 rows"));
+    const auto neg = split(dir, data, {{"sizes", {5, -1}}}, "c");
+    CHECK(neg.status != 0);
+    CHECK_THAT(neg.error, Catch::Contains("sizes[1] (val) = -1 is negative"));
+    const auto one = split(dir, data, {{"sizes", {5}}}, "d");
+    CHECK(one.status != 0);
+    CHECK_THAT(one.error, Catch::Contains("has 1 entries") && Catch::Contains("expected 2 or 3"));
+    // All rows asked for is fine: rest is empty.
+    const auto all = split(dir, data, {{"sizes", {5, 3, 2}}}, "e");
+    REQUIRE(all.status == 0);
+    CHECK(part(all, "rest").empty());
 }

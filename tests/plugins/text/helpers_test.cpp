@@ -109,3 +109,15 @@ TEST_CASE("CsvReader reports malformed quoting with its line", "[text][csv]") {
         CHECK(std::string(e.what()).find("after the closing quote") != std::string::npos);
     }
 }
+
+TEST_CASE("trim_space and is_all_space know Unicode whitespace", "[text][utf8]") {
+    CHECK(trim_space("  a b \t\n") == "a b");
+    CHECK(trim_space("\xC2\xA0x\xE3\x80\x80") == "x");  // NBSP, ideographic space
+    CHECK(trim_space("caf\xC3\xA9") == "caf\xC3\xA9");
+    CHECK(trim_space(" \t ").empty());
+    CHECK(trim_space("").empty());
+    CHECK(is_all_space(" \t\r\n\xC2\xA0"));
+    CHECK(is_all_space(""));
+    CHECK_FALSE(is_all_space(" x "));
+    CHECK_FALSE(is_all_space("\xC3\xA9"));
+}

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ using graft::testing::StageRun;
 using graft::testing::TempDir;
 using graft::testing::write_text;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -134,4 +137,160 @@ TEST_CASE("text.import explains missing fields and unknown formats", "[text][imp
     auto not_array = import_file(d3, "obj.json", "{\"text\": \"x\"}");
     CHECK(not_array.run.status != 0);
     CHECK_THAT(not_array.run.error, Catch::Contains("obj.json") && Catch::Contains("array"));
+}
+
+namespace {
+
+struct TextImport {
+    StageRun run;
+    std::vector<json> rows;
+    std::vector<std::string> texts() const {
+        std::vector<std::string> t;
+        for (const auto& r : rows) t.push_back(r.at("text").get<std::string>());
+        return t;
+    }
+};
+
+// Runs text.import on `inputs` (port -> path) and reads its rows.
+TextImport import_text(const TempDir& dir, const std::map<std::string, fs::path>& inputs,
+                       const json& params = json::object(), const std::string& out = "out") {
+    TextImport r;
+    r.run = run_stage("text.import", params, inputs, dir / out);
+    if (r.run.status != 0) return r;
+    std::ifstream in(r.run.outputs.at("data"));
+    std::string line;
+    while (std::getline(in, line)) r.rows.push_back(json::parse(line));
+    return r;
+}
+
+// A small corpus: nested files, a non-.txt file, CRLF, a byte order mark, blank lines made of
+// spaces, an indented continuation line.
+void write_corpus(const TempDir& dir) {
+    write_text(dir / "corpus/b.txt", "\xEF\xBB\xBF" "First para\r\nsame para.\r\n\r\nSecond.\r\n");
+    write_text(dir / "corpus/a.txt", "  Alpha one.\n    indented.\n \t \n\n\nAlpha two.");
+    write_text(dir / "corpus/sub/c.txt", "x\n\nLonger third file.\n");
+    write_text(dir / "corpus/notes.md", "not a text file\n");
+    write_text(dir / "corpus/empty.txt", "\n  \n");
+}
+
+}  // namespace
+
+TEST_CASE("text.import reads a directory of .txt files by paragraph, in path order",
+          "[text][import][plain]") {
+    TempDir dir;
+    write_corpus(dir);
+    auto r = import_text(dir, {{"dir", dir / "corpus"}}, {{"format", "text"}});
+    REQUIRE(r.run.status == 0);
+    const std::vector<json> expected = {
+        {{"text", "Alpha one.\n    indented."}, {"source", "a.txt"}},
+        {{"text", "Alpha two."}, {"source", "a.txt"}},
+        {{"text", "First para\nsame para."}, {"source", "b.txt"}},
+        {{"text", "Second."}, {"source", "b.txt"}},
+        {{"text", "x"}, {"source", "sub/c.txt"}},
+        {{"text", "Longer third file."}, {"source", "sub/c.txt"}}};
+    CHECK(r.rows == expected);
+    CHECK(r.run.metrics.at("rows") == 6);
+    CHECK(r.run.metrics.at("files") == 4);  // empty.txt counts, notes.md does not
+    CHECK(r.run.metrics.at("dropped_too_short") == 0);
+
+    // format "auto" picks "text" for a directory; min_chars drops short segments.
+    auto m = import_text(dir, {{"dir", dir / "corpus"}}, {{"min_chars", 8}}, "min");
+    REQUIRE(m.run.status == 0);
+    CHECK(m.texts() == std::vector<std::string>{"Alpha one.\n    indented.", "Alpha two.",
+                                                "First para\nsame para.", "Longer third file."});
+    CHECK(m.run.metrics.at("dropped_too_short") == 2);
+}
+
+TEST_CASE("text.import segments plain text by line or by file", "[text][import][plain]") {
+    TempDir dir;
+    write_corpus(dir);
+    auto lines = import_text(dir, {{"dir", dir / "corpus"}},
+                             {{"format", "text"}, {"segment", "line"}, {"label_field", "s"}},
+                             "lines");
+    REQUIRE(lines.run.status == 0);
+    CHECK(lines.texts() == std::vector<std::string>{"Alpha one.", "indented.", "Alpha two.",
+                                                    "First para", "same para.", "Second.", "x",
+                                                    "Longer third file."});
+    for (const auto& row : lines.rows) CHECK(!row.contains("label"));  // label_field ignored
+
+    auto files = import_text(dir, {{"dir", dir / "corpus"}}, {{"segment", "file"}}, "files");
+    REQUIRE(files.run.status == 0);
+    REQUIRE(files.rows.size() == 3);  // empty.txt has no text
+    CHECK(files.rows[0] == json{{"text", "Alpha one.\n    indented.\n \t \n\n\nAlpha two."},
+                                {"source", "a.txt"}});
+    CHECK(files.rows[1].at("text") == "First para\nsame para.\n\nSecond.");
+    CHECK(files.rows[2].at("source") == "sub/c.txt");
+}
+
+TEST_CASE("text.import reads one .txt file through `data`", "[text][import][plain]") {
+    TempDir dir;
+    write_text(dir / "book.txt", "Call me Ishmael.\n\nSome years ago\xFF never mind.\n");
+    auto r = import_text(dir, {{"data", dir / "book.txt"}});  // auto: .txt is plain text
+    REQUIRE(r.run.status == 0);
+    REQUIRE(r.rows.size() == 2);
+    CHECK(r.rows[0] == json{{"text", "Call me Ishmael."}, {"source", "book.txt"}});
+    CHECK(r.rows[1].at("text") == "Some years ago\xEF\xBF\xBD never mind.");
+    CHECK(r.run.metrics.at("invalid_utf8_replaced") == 1);
+    CHECK(r.run.metrics.at("files") == 1);
+}
+
+TEST_CASE("text.import needs exactly one of data and dir, and .txt files in a directory",
+          "[text][import][plain]") {
+    TempDir dir;
+    write_corpus(dir);
+    write_text(dir / "one.txt", "hello\n");
+    write_text(dir / "nothing/readme.md", "no text files here\n");
+
+    auto both = import_text(dir, {{"data", dir / "one.txt"}, {"dir", dir / "corpus"}}, json::object(), "a");
+    CHECK(both.run.status != 0);
+    CHECK_THAT(both.run.error, Catch::Contains("both inputs") && Catch::Contains("only one"));
+
+    auto none = import_text(dir, {}, json::object(), "b");
+    CHECK(none.run.status != 0);
+    CHECK_THAT(none.run.error, Catch::Contains("no input") && Catch::Contains("`dir`"));
+
+    auto empty = import_text(dir, {{"dir", dir / "nothing"}}, json::object(), "c");
+    CHECK(empty.run.status != 0);
+    CHECK_THAT(empty.run.error, Catch::Contains("no .txt files under") &&
+                                    Catch::Contains("nothing"));
+
+    auto csv = import_text(dir, {{"dir", dir / "corpus"}}, {{"format", "csv"}}, "d");
+    CHECK(csv.run.status != 0);
+    CHECK_THAT(csv.run.error, Catch::Contains("is a directory") &&
+                                  Catch::Contains("format = \"text\""));
+
+    auto file_as_dir = import_text(dir, {{"dir", dir / "one.txt"}}, json::object(), "e");
+    CHECK(file_as_dir.run.status != 0);
+    CHECK_THAT(file_as_dir.run.error, Catch::Contains("not a directory"));
+
+    auto segment = import_text(dir, {{"data", dir / "one.txt"}}, {{"segment", "sentence"}}, "f");
+    CHECK(segment.run.status != 0);
+    CHECK_THAT(segment.run.error, Catch::Contains("segment = \"sentence\""));
+}
+
+// The public-domain corpora fetched by scripts/setup.sh (CI runs it first); missing data fails.
+TEST_CASE("text.import reads the State of the Union and Moby-Dick corpora",
+          "[text][import][plain][data]") {
+    const fs::path sotu = fs::path(GRAFT_SOURCE_DIR) / "data/sotu/data";
+    const fs::path moby = fs::path(GRAFT_SOURCE_DIR) / "data/moby-dick/data";
+    INFO("data/sotu and data/moby-dick come from scripts/setup.sh: run it first");
+    REQUIRE(fs::is_directory(sotu));
+    REQUIRE(fs::is_directory(moby));
+    TempDir dir;
+    auto s = import_text(dir, {{"dir", sotu}}, json::object(), "sotu");
+    REQUIRE(s.run.status == 0);
+    CHECK(s.run.metrics.at("files") == 233);
+    CHECK(s.run.metrics.at("rows") >= 233);
+    CHECK(s.rows.front().at("source") == "1790_george_washington_n.txt");
+    CHECK_THAT(s.rows.front().at("text").get<std::string>(),
+               Catch::StartsWith("Fellow-Citizens of the Senate"));
+
+    auto m = import_text(dir, {{"dir", moby}}, json::object(), "moby");
+    REQUIRE(m.run.status == 0);
+    CHECK(m.run.metrics.at("rows") > 1000);  // paragraphs
+    bool ishmael = false;
+    for (const auto& row : m.rows)
+        ishmael = ishmael || (row.at("source") == "chapter_1.txt" &&
+                              row.at("text").get<std::string>().rfind("Call me Ishmael.", 0) == 0);
+    CHECK(ishmael);
 }
