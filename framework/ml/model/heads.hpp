@@ -8,6 +8,7 @@
 //   token classifier:      head.classifier.{weight,bias}
 #pragma once
 
+#include "ml/ignore_index.hpp"
 #include "ml/model/transformer.hpp"
 
 #include <memory>
@@ -18,7 +19,7 @@
 namespace graft::ml {
 
 // Label value that the LM and token-classification losses skip (PyTorch's convention).
-inline constexpr int64_t kIgnoreIndex = -100;
+// kIgnoreIndex: see ml/ignore_index.hpp
 
 enum class HeadKind { mlm, clm, sequence_classification, token_classification };
 // "mlm" | "clm" | "sequence_classification" | "token_classification"

@@ -7,12 +7,12 @@
 
 #include <random>
 
+using Catch::Matchers::Contains;
 using graft::testing::read_text;
 using graft::testing::run_stage;
 using graft::testing::StageRun;
 using graft::testing::TempDir;
 using graft::testing::write_text;
-using Catch::Matchers::Contains;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -20,9 +20,9 @@ namespace {
 
 // Review-like rows over a small word list, deterministic.
 fs::path dataset(const TempDir& dir, std::size_t rows, const std::string& field = "text") {
-    static const char* const kWords[] = {"the", "film", "films", "was", "great", "not", "good",
-                                         "acting", "actor", "story", "stories", "loved", "hated",
-                                         "really", "boring", "wonderful", "café", "it's"};
+    static const char* const kWords[] = {
+        "the",   "film",    "films", "was",   "great",  "not",    "good",      "acting", "actor",
+        "story", "stories", "loved", "hated", "really", "boring", "wonderful", "café",   "it's"};
     std::mt19937 rng(3);
     std::string text;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -36,8 +36,8 @@ fs::path dataset(const TempDir& dir, std::size_t rows, const std::string& field 
     return path;
 }
 
-StageRun tokenize(const TempDir& dir, const json& params,
-                  std::map<std::string, fs::path> inputs, const std::string& out = "out") {
+StageRun tokenize(const TempDir& dir, const json& params, std::map<std::string, fs::path> inputs,
+                  const std::string& out = "out") {
     fs::create_directories(dir / out);
     return run_stage("tokenizer", params, inputs, dir / out);
 }
@@ -50,8 +50,9 @@ json tokenizer_json(const StageRun& run) {
 
 TEST_CASE("tokenizer stage trains WordPiece and reports coverage", "[plugin][tokenize]") {
     TempDir dir;
-    const auto run = tokenize(dir, {{"kind", "wordpiece"}, {"vocab_size", 120}, {"min_frequency", 1}},
-                              {{"data", dataset(dir, 300)}});
+    const auto run =
+        tokenize(dir, {{"kind", "wordpiece"}, {"vocab_size", 120}, {"min_frequency", 1}},
+                 {{"data", dataset(dir, 300)}});
     REQUIRE(run.status == 0);
     const auto j = tokenizer_json(run);
     CHECK(j["model"]["type"] == "WordPiece");
@@ -83,9 +84,10 @@ TEST_CASE("tokenizer stage trains byte-level BPE deterministically", "[plugin][t
 
 TEST_CASE("tokenizer stage honours text_field and max_rows", "[plugin][tokenize]") {
     TempDir dir;
-    const auto run = tokenize(dir, {{"kind", "wordpiece"}, {"vocab_size", 100}, {"text_field", "review"},
-                                    {"max_rows", 40}},
-                              {{"data", dataset(dir, 300, "review")}});
+    const auto run = tokenize(
+        dir,
+        {{"kind", "wordpiece"}, {"vocab_size", 100}, {"text_field", "review"}, {"max_rows", 40}},
+        {{"data", dataset(dir, 300, "review")}});
     REQUIRE(run.status == 0);
     CHECK(run.metrics.at("rows") == 40);
 }
@@ -102,12 +104,19 @@ TEST_CASE("tokenizer stage imports GPT-2 files from a directory relative to the 
     CHECK(j["model"]["merges"] == json::array({"a b"}));
     CHECK(run.metrics.at("vocab_size") == 4);
     CHECK(run.metrics.count("rows") == 0);  // no data, no coverage
+
+    // The same files through input 'gpt2' (hashed by graft), which wins over gpt2_dir.
+    const auto via_input =
+        tokenize(dir, {{"kind", "gpt2"}, {"gpt2_dir", "nowhere"}}, {{"gpt2", dir / "out/g2"}}, "b");
+    REQUIRE(via_input.status == 0);
+    CHECK(via_input.metrics.at("vocab_size") == 4);
 }
 
 TEST_CASE("tokenizer stage imports the real GPT-2 files and measures coverage",
           "[plugin][tokenize]") {
     const fs::path gpt2 = fs::path(GRAFT_SOURCE_DIR) / "data/gpt2";
-    if (!fs::exists(gpt2 / "encoder.json")) FAIL(gpt2.string() << " is missing: run scripts/setup.sh");
+    if (!fs::exists(gpt2 / "encoder.json"))
+        FAIL(gpt2.string() << " is missing: run scripts/setup.sh");
     TempDir dir;
     const auto run = tokenize(dir, {{"kind", "gpt2"}, {"gpt2_dir", gpt2.string()}},
                               {{"data", dataset(dir, 50)}});
@@ -123,17 +132,20 @@ TEST_CASE("tokenizer stage errors say what to fix", "[plugin][tokenize][errors]"
     CHECK(run.status != 0);
     CHECK_THAT(run.error, Contains("trains on input 'data'"));
 
-    run = tokenize(dir, {{"kind", "wordpiece"}, {"text_field", "body"}}, {{"data", dataset(dir, 5)}});
+    run =
+        tokenize(dir, {{"kind", "wordpiece"}, {"text_field", "body"}}, {{"data", dataset(dir, 5)}});
     CHECK(run.status != 0);
-    CHECK_THAT(run.error, Contains("data.jsonl:1: no string field 'body'") && Contains("the row has: label, text"));
+    CHECK_THAT(run.error, Contains("data.jsonl:1: no string field 'body'") &&
+                              Contains("the row has: label, text"));
 
     run = tokenize(dir, {{"kind", "gpt2"}}, {});
     CHECK(run.status != 0);
-    CHECK_THAT(run.error, Contains("needs gpt2_dir"));
+    CHECK_THAT(run.error, Contains("connect input 'gpt2'") && Contains("or set gpt2_dir"));
 
     run = tokenize(dir, {{"kind", "gpt2"}, {"gpt2_dir", "nowhere"}}, {});
     CHECK(run.status != 0);
-    CHECK_THAT(run.error, Contains("encoder.json not found") && Contains("scripts/setup.sh"));
+    CHECK_THAT(run.error, Contains("gpt2_dir = \"nowhere\": encoder.json not found") &&
+                              Contains("scripts/setup.sh"));
 
     write_text(dir / "empty.jsonl", "");
     run = tokenize(dir, {{"kind", "bpe"}}, {{"data", dir / "empty.jsonl"}});
