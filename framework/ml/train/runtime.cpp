@@ -1,0 +1,120 @@
+#include "ml/train/runtime.hpp"
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+namespace graft::ml {
+
+namespace {
+
+// Below this a 256x256 fp32 matmul is running on the netlib reference BLAS (measured here: ~3
+// GFLOP/s for it against 50+ for OpenBLAS on one thread).
+constexpr double kSlowBlasGflops = 10.0;
+
+// Runs before main() in any process that loads graft_ml, hence before its first torch op.
+const bool kIsaCapped = [] {
+    cap_onednn_isa();
+    return true;
+}();
+
+double time_matmul_gflops() {
+    torch::NoGradGuard no_grad;
+    constexpr int64_t n = 256;
+    auto a = torch::ones({n, n}, torch::kFloat32);
+    auto b = torch::ones({n, n}, torch::kFloat32);
+    auto c = torch::mm(a, b);  // warm-up: first call loads the BLAS and allocates
+    const auto start = std::chrono::steady_clock::now();
+    int iterations = 0;
+    double seconds = 0;
+    // At least 5 runs and 20 ms, at most 0.2 s even on the slowest BLAS.
+    while (iterations < 5 || (seconds < 0.02 && iterations < 1000)) {
+        c = torch::mm(a, b);
+        ++iterations;
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (seconds > 0.2) break;
+    }
+    const double flops = 2.0 * static_cast<double>(n * n * n) * iterations;
+    return flops / seconds / 1e9;
+}
+
+}  // namespace
+
+Precision parse_precision(const std::string& text) {
+    if (text == "fp32") return Precision::fp32;
+    if (text == "bf16") return Precision::bf16;
+    throw std::invalid_argument(fmt::format(
+        "precision '{}' is not supported: expected \"fp32\" or \"bf16\"", text));
+}
+
+const char* to_string(Precision precision) {
+    return precision == Precision::bf16 ? "bf16" : "fp32";
+}
+
+void cap_onednn_isa() {
+    // overwrite = 0: an explicit user setting wins.
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16", 0);
+    setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE_BF16", 0);
+}
+
+RuntimeInfo init_runtime(int threads, Precision precision) {
+    (void)kIsaCapped;
+    cap_onednn_isa();
+    if (threads > 0) {
+        at::set_num_threads(threads);
+        // LibTorch accepts one inter-op change per process, and only before inter-op work
+        // started; later calls keep whatever is in effect.
+        static std::once_flag interop_once;
+        std::call_once(interop_once, [threads] {
+            try {
+                at::set_num_interop_threads(threads);
+            } catch (const std::exception&) {
+            }
+        });
+    }
+    RuntimeInfo info;
+    info.threads = at::get_num_threads();
+    info.matmul_gflops = time_matmul_gflops();
+    if (info.matmul_gflops < kSlowBlasGflops) {
+        info.warning = fmt::format(
+            "fp32 matmul runs at {:.1f} GFLOP/s: LibTorch is probably using the reference BLAS, "
+            "which makes training ~16x slower; install OpenBLAS (apt-get install "
+            "libopenblas0-pthread) or select it with update-alternatives --config "
+            "libblas.so.3-x86_64-linux-gnu",
+            info.matmul_gflops);
+    }
+    if (precision == Precision::bf16) {
+        // bf16 through oneDNN needs the ISA cap above to be in place before oneDNN initialised;
+        // a tiny bf16 matmul here surfaces any problem at start-up rather than mid-training.
+        torch::NoGradGuard no_grad;
+        auto x = torch::ones({8, 8}, torch::kBFloat16);
+        (void)torch::mm(x, x);
+    }
+    return info;
+}
+
+AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    previous_enabled_ = at::autocast::is_cpu_enabled();
+    previous_dtype_ = static_cast<int>(at::autocast::get_autocast_cpu_dtype());
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+    if (!enabled_) return;
+    // The cache holds bf16 copies of the weights; they are stale after the optimizer step.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(previous_enabled_);
+    at::autocast::set_autocast_cpu_dtype(static_cast<at::ScalarType>(previous_dtype_));
+}
+
+}  // namespace graft::ml

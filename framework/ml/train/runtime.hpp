@@ -1,0 +1,53 @@
+// Process-wide LibTorch set-up shared by every ML stage: thread counts, the oneDNN ISA cap that
+// keeps bf16 matmuls off the AMX path (which dies with SIGILL on this kind of CPU), a quick matmul
+// benchmark that tells when torch fell back to the slow reference BLAS, and a scoped CPU autocast
+// for the bf16 precision mode.
+#pragma once
+
+#include <string>
+
+namespace graft::ml {
+
+// What a stage may ask for; parse_precision() turns the pipeline string into it.
+enum class Precision { fp32, bf16 };
+
+// "fp32" | "bf16"; anything else throws std::invalid_argument naming the value and the choices.
+Precision parse_precision(const std::string& text);
+const char* to_string(Precision precision);
+
+struct RuntimeInfo {
+    int threads = 1;            // intra-op threads now in effect
+    double matmul_gflops = 0;   // fp32 256x256 matmul throughput measured at start-up
+    std::string warning;        // empty, or a message for the host to print (slow BLAS, ...)
+};
+
+// Sets the oneDNN ISA cap (unless the user set ONEDNN_MAX_CPU_ISA already), the intra-op thread
+// count (threads <= 0: keep LibTorch's default) and, the first time only, the inter-op thread
+// count (LibTorch refuses a second change), then times a 256x256 fp32 matmul. A throughput under
+// ~10 GFLOP/s means the reference BLAS: RuntimeInfo::warning says how to install OpenBLAS.
+// Safe to call more than once; call it before building models so the ISA cap is in place.
+RuntimeInfo init_runtime(int threads, Precision precision = Precision::fp32);
+
+// Caps oneDNN's ISA through the environment (ONEDNN_MAX_CPU_ISA and DNNL_MAX_CPU_ISA set to
+// AVX512_CORE_BF16 unless already set). graft_ml also does this from a static initializer when it
+// is loaded, so that it precedes the first torch call of the process.
+void cap_onednn_isa();
+
+// RAII CPU autocast to bf16 for the forward pass (fp32 master weights stay untouched; matmuls and
+// linear layers run in bf16, reductions and losses in fp32 as LibTorch's autocast lists decide).
+// Disabled (a no-op) when `enabled` is false. Nests; the weight-cast cache is cleared when the
+// outermost scope ends, as torch.autocast does.
+class AutocastScope {
+public:
+    explicit AutocastScope(bool enabled);
+    ~AutocastScope();
+    AutocastScope(const AutocastScope&) = delete;
+    AutocastScope& operator=(const AutocastScope&) = delete;
+
+private:
+    bool enabled_;
+    bool previous_enabled_ = false;
+    int previous_dtype_ = 0;  // at::ScalarType, stored as int to keep ATen out of this header
+};
+
+}  // namespace graft::ml

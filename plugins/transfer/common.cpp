@@ -1,0 +1,204 @@
+#include "common.hpp"
+
+#include <graft/jsonl.hpp>
+
+#include <cmath>
+
+namespace graft::transfer {
+
+TextRows read_rows(const std::filesystem::path& file, const std::string& text_field,
+                   const std::string& label_field) {
+    TextRows rows;
+    sdk::for_each_jsonl(file, [&](sdk::json&& row, std::size_t line) {
+        auto t = row.find(text_field);
+        if (t == row.end() || !t->is_string())
+            throw sdk::StageError(fmt::format("{}:{}: no string field '{}' (set text_field)",
+                                              file.string(), line, text_field));
+        rows.texts.push_back(t->get<std::string>());
+        if (label_field.empty()) return;
+        auto l = row.find(label_field);
+        if (l == row.end() || l->is_null())
+            throw sdk::StageError(fmt::format(
+                "{}:{}: no label field '{}' (set label_field, or drop unlabelled rows with "
+                "text.clean require_label = true)",
+                file.string(), line, label_field));
+        rows.labels.push_back(l->is_string() ? l->get<std::string>() : l->dump());
+    });
+    if (rows.texts.empty())
+        throw sdk::StageError(fmt::format("{} is empty: nothing to train or evaluate on", file.string()));
+    return rows;
+}
+
+ml::Tokenizer load_tokenizer(const std::optional<std::filesystem::path>& tokenizer_dir,
+                             const std::optional<std::filesystem::path>& checkpoint_dir,
+                             std::filesystem::path* used) {
+    std::vector<std::filesystem::path> candidates;
+    if (tokenizer_dir) candidates.push_back(*tokenizer_dir / "tokenizer.json");
+    if (checkpoint_dir) candidates.push_back(*checkpoint_dir / ml::kCheckpointTokenizerFile);
+    for (const auto& c : candidates) {
+        if (std::filesystem::exists(c)) {
+            if (used) *used = c;
+            return ml::Tokenizer::load(c);
+        }
+    }
+    throw sdk::StageError(
+        "no tokenizer: connect a 'tokenizer' input (a tokenizer stage's output) or a 'model' "
+        "checkpoint that contains tokenizer.json");
+}
+
+namespace {
+
+std::vector<std::int64_t> widen(const std::vector<std::int32_t>& ids) {
+    return {ids.begin(), ids.end()};
+}
+
+}  // namespace
+
+std::vector<ml::Example> encode_rows(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
+                                     std::size_t max_len, std::size_t* truncated) {
+    std::vector<ml::Example> out;
+    out.reserve(texts.size());
+    for (const auto& t : texts) {
+        auto enc = tok.encode_for_model(t, max_len, true);
+        if (truncated && enc.truncated()) ++*truncated;
+        out.push_back({widen(enc.ids), {}});
+    }
+    return out;
+}
+
+std::vector<ml::Example> encode_chunks(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
+                                       std::size_t max_len) {
+    if (max_len < 8) throw sdk::StageError("max_len must be at least 8");
+    const auto cls = tok.cls_id(), sep = tok.sep_id();
+    const std::size_t room = max_len - (cls ? 1 : 0) - (sep ? 1 : 0);
+    std::vector<ml::Example> out;
+    for (const auto& t : texts) {
+        const auto enc = tok.encode(t);
+        for (std::size_t i = 0; i < enc.ids.size(); i += room) {
+            ml::Example ex;
+            if (cls) ex.ids.push_back(*cls);
+            const std::size_t end = std::min(enc.ids.size(), i + room);
+            for (std::size_t k = i; k < end; ++k) ex.ids.push_back(enc.ids[k]);
+            if (sep) ex.ids.push_back(*sep);
+            if (end - i >= 4) out.push_back(std::move(ex));  // skip slivers
+        }
+    }
+    return out;
+}
+
+ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision) {
+    const ml::Precision p = ml::parse_precision(precision);
+    const auto info = ml::init_runtime(ctx.threads(), p);
+    ctx.info("LibTorch: {} thread(s), fp32 matmul {:.1f} GFLOP/s, precision {}", info.threads,
+             info.matmul_gflops, ml::to_string(p));
+    if (!info.warning.empty()) ctx.warn("{}", info.warning);
+    return p;
+}
+
+ml::ProgressCallback progress_to(sdk::RunContext& ctx) {
+    auto last_decile = std::make_shared<std::int64_t>(-1);
+    return [&ctx, last_decile](const ml::Progress& p) {
+        ctx.progress(static_cast<std::uint64_t>(p.step), static_cast<std::uint64_t>(p.total_steps), "steps");
+        const std::int64_t decile = p.total_steps > 0 ? p.step * 10 / p.total_steps : 0;
+        if (decile != *last_decile) {
+            *last_decile = decile;
+            ctx.info("step {}/{} epoch {} loss {:.4f} lr {:.2e} {:.0f} tok/s ETA {:.0f}s", p.step,
+                     p.total_steps, p.epoch, p.loss, p.lr, p.tokens_per_s, p.eta_s);
+        }
+        ctx.check_cancelled();
+    };
+}
+
+LmTask::LmTask(ml::TaskModelPtr model, const ml::Tokenizer& tok, double mask_prob, std::uint64_t seed)
+    : model_(std::move(model)), causal_(model_->head_kind() == ml::HeadKind::clm) {
+    if (!causal_) {
+        if (!tok.mask_id())
+            throw sdk::StageError("objective mlm needs a tokenizer with a mask token ([MASK])");
+        mlm_.mask_id = *tok.mask_id();
+        mlm_.vocab_size = static_cast<std::int64_t>(tok.vocab_size());
+        for (auto id : {tok.pad_id(), tok.cls_id(), tok.sep_id(), tok.unk_id(), tok.mask_id(), tok.eos_id()})
+            if (id) mlm_.special_ids.push_back(*id);
+        mlm_.mask_prob = mask_prob;
+        mlm_.seed = seed;
+        masker_.emplace(mlm_);
+    }
+}
+
+ml::Batch LmTask::with_labels(const ml::Batch& batch, ml::MlmMasker* masker) const {
+    if (masker) return masker->apply(batch);
+    ml::Batch b = batch;  // causal: predict every real next token
+    b.labels = batch.ids.masked_fill(batch.attention_mask == 0, ml::kIgnoreIndex);
+    return b;
+}
+
+ml::Batch LmTask::prepare(ml::Batch batch) { return with_labels(batch, masker_ ? &*masker_ : nullptr); }
+
+torch::Tensor LmTask::loss(const ml::Batch& batch) {
+    return model_->loss(model_->forward(batch.ids, batch.attention_mask), batch.labels);
+}
+
+double LmTask::loss_weight(const ml::Batch& batch) const {
+    // Mean over predicted tokens: weight micro-batches by how many they predict. A causal model
+    // predicts every real token but the first of each sequence. 0 makes the trainer skip a batch
+    // in which masking selected nothing (its loss would be NaN).
+    auto predicted = (batch.labels != ml::kIgnoreIndex).sum().item<std::int64_t>();
+    if (causal_) predicted -= (batch.attention_mask.sum(1) > 0).sum().item<std::int64_t>();
+    return static_cast<double>(std::max<std::int64_t>(0, predicted));
+}
+
+void LmTask::save_state(torch::serialize::OutputArchive& archive) const {
+    if (masker_) archive.write("mlm_generator", masker_->generator_state(), /*is_buffer=*/true);
+}
+
+void LmTask::load_state(torch::serialize::InputArchive& archive) {
+    if (!masker_) return;
+    torch::Tensor state;
+    archive.read("mlm_generator", state, /*is_buffer=*/true);
+    masker_->set_generator_state(state);
+}
+
+ml::EvalResult LmTask::evaluate(const std::vector<ml::Batch>& batches) {
+    // Fixed masks (a fresh masker with a fixed seed) so evaluations are comparable.
+    std::optional<ml::MlmMasker> eval_masker;
+    if (!causal_) {
+        auto o = mlm_;
+        o.seed = 1234567;
+        eval_masker.emplace(o);
+    }
+    torch::NoGradGuard no_grad;
+    double nll = 0, tokens = 0;
+    for (const auto& raw : batches) {
+        const ml::Batch b = with_labels(raw, eval_masker ? &*eval_masker : nullptr);
+        const double w = loss_weight(b);
+        if (w <= 0) continue;
+        nll += loss(b).item<double>() * w;
+        tokens += w;
+    }
+    const double mean = tokens > 0 ? nll / tokens : 0.0;
+    return {{{"loss", mean}, {"perplexity", std::exp(mean)}}};
+}
+
+torch::Tensor ClassifyTask::loss(const ml::Batch& batch) {
+    return model_->loss(model_->forward(batch.ids, batch.attention_mask), batch.labels);
+}
+
+ml::EvalResult ClassifyTask::evaluate(const std::vector<ml::Batch>& batches) {
+    torch::NoGradGuard no_grad;
+    double loss_sum = 0, correct = 0, n = 0;
+    for (const auto& b : batches) {
+        const auto logits = model_->forward(b.ids, b.attention_mask);
+        loss_sum += model_->loss(logits, b.labels).item<double>() * static_cast<double>(b.size());
+        correct += (logits.argmax(-1) == b.labels).sum().item<double>();
+        n += static_cast<double>(b.size());
+    }
+    return {{{"loss", loss_sum / std::max(1.0, n)}, {"accuracy", correct / std::max(1.0, n)}}};
+}
+
+std::int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {
+    std::int64_t n = 0;
+    for (const auto& p : m.parameters())
+        if (!trainable_only || p.requires_grad()) n += p.numel();
+    return n;
+}
+
+}  // namespace graft::transfer
