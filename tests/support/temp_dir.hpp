@@ -13,10 +13,10 @@ namespace graft::testing {
 
 class TempDir {
 public:
-    TempDir() {
+    explicit TempDir(const std::string& tag = "test") {
         static std::atomic<int> counter{0};
         path_ = std::filesystem::temp_directory_path() /
-                ("graft-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+                ("graft-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -29,7 +29,15 @@ public:
     TempDir& operator=(const TempDir&) = delete;
 
     const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
+    std::filesystem::path operator/(const std::filesystem::path& rel) const { return path_ / rel; }
+
+    // Creates the file (and its parent directories) with `text`; returns its path.
+    std::filesystem::path write(const std::string& rel, const std::string& text = "{}\n") const {
+        const auto p = path_ / rel;
+        std::filesystem::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << text;
+        return p;
+    }
 
 private:
     std::filesystem::path path_;

@@ -4,6 +4,7 @@
 
 #include "core/spec/descriptor.hpp"
 #include "core/spec/diagnostic.hpp"
+#include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -82,37 +83,7 @@ private:
     std::map<std::string, StageDescriptor> descriptors_;
 };
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
-public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("graft-spec-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
-
-    // Creates the file (and its parent directories) with `text`; returns its path.
-    std::filesystem::path write(const std::string& rel, const std::string& text = "{}\n") const {
-        const auto p = path_ / rel;
-        std::filesystem::create_directories(p.parent_path());
-        std::ofstream(p) << text;
-        return p;
-    }
-
-private:
-    std::filesystem::path path_;
-};
+using TempDir = graft::testing::TempDir;
 
 // The diagnostics of the PipelineError that `f` throws; fails the test if it throws none.
 template <class F>
