@@ -134,7 +134,7 @@ ml::Batch LmTask::with_labels(const ml::Batch& batch, ml::MlmMasker* masker) con
 ml::Batch LmTask::prepare(ml::Batch batch) { return with_labels(batch, masker_ ? &*masker_ : nullptr); }
 
 torch::Tensor LmTask::loss(const ml::Batch& batch) {
-    return model_->loss(model_->forward(batch.ids, batch.attention_mask), batch.labels);
+    return model_->forward_loss(batch.ids, batch.attention_mask, batch.labels);
 }
 
 double LmTask::loss_weight(const ml::Batch& batch) const {

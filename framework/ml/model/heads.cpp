@@ -247,6 +247,21 @@ torch::Tensor LanguageModelImpl::loss(const torch::Tensor& logits,
     return causal() ? causal_lm_loss(logits, labels) : masked_lm_loss(logits, labels);
 }
 
+torch::Tensor LanguageModelImpl::forward_loss(const torch::Tensor& ids,
+                                              const torch::Tensor& attention_mask,
+                                              const torch::Tensor& labels) {
+    if (causal()) return loss(forward(ids, attention_mask), labels);
+    require(labels.dim() == 2 && labels.sizes() == ids.sizes(),
+            "masked LM loss expects labels [batch, length] matching the ids");
+    auto hidden = encoder_->forward(ids, attention_mask, false);  // [B, T, d]
+    auto flat_labels = labels.reshape({-1}).to(torch::kLong);
+    auto selected = flat_labels.ne(kIgnoreIndex).nonzero().squeeze(1);
+    if (selected.numel() == 0) return hidden.sum() * 0.0;  // nothing masked: a zero in the graph
+    auto h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, selected);  // [N, d]
+    // [1, N, V] against [1, N]: the same checks and cross-entropy as on the full logits.
+    return masked_lm_loss(head_->forward(h).unsqueeze(0), flat_labels.index_select(0, selected).unsqueeze(0));
+}
+
 SequenceClassifierImpl::SequenceClassifierImpl(ModelArchitecture architecture)
     : TaskModelImpl(std::move(architecture)) {
     require(architecture_.head == HeadKind::sequence_classification,

@@ -164,6 +164,12 @@ public:
                                   const torch::Tensor& attention_mask) = 0;
     // Labels as documented per loss function above (mlm/clm/classification/token_classification).
     virtual torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels) const = 0;
+    // The training loss straight from inputs: loss(forward(ids, mask), labels), which a head may
+    // compute more cheaply (the masked LM projects only the positions it predicts).
+    virtual torch::Tensor forward_loss(const torch::Tensor& ids, const torch::Tensor& attention_mask,
+                                       const torch::Tensor& labels) {
+        return loss(forward(ids, attention_mask), labels);
+    }
 
     const ModelArchitecture& architecture() const { return architecture_; }
     HeadKind head_kind() const { return architecture_.head; }
@@ -183,6 +189,10 @@ public:
     explicit LanguageModelImpl(ModelArchitecture architecture);
     torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attention_mask) override;
     torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& labels) const override;
+    // MLM: runs the LM head (dense, norm, vocabulary projection) only on the positions whose label
+    // is not kIgnoreIndex, about 15% of them, instead of on all [B, T]; same value as loss(forward).
+    torch::Tensor forward_loss(const torch::Tensor& ids, const torch::Tensor& attention_mask,
+                               const torch::Tensor& labels) override;
     std::shared_ptr<torch::nn::Module> head() override { return head_; }
     bool causal() const { return architecture_.head == HeadKind::clm; }
 
