@@ -1,6 +1,10 @@
 // `classic`: a linear classifier (logistic regression or linear SVM) on bag-of-words TF-IDF
-// features: the strong classic baseline transfer learning has to beat. Trains on `train`,
-// reports on `test`, writes the fitted model, per-row predictions and a metrics report.
+// features of text rows (`train`/`test`: the strong classic baseline transfer learning has to
+// beat), or on precomputed dense features (`train_features`/`test_features` from `featurize`: the
+// feature-extraction recipe). Trains on the train set, reports on the test set, writes the fitted
+// model, per-row predictions and a metrics report.
+#include "features_file.hpp"
+
 #include "ml/metrics/bow.hpp"
 #include "ml/metrics/classification.hpp"
 #include "ml/metrics/linear_svm.hpp"
@@ -12,6 +16,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace graft::classic {
 
@@ -46,33 +51,79 @@ class ClassicStage final : public sdk::StageImpl {
 public:
     static sdk::Descriptor describe() {
         return sdk::Descriptor("classic", "1",
-                               "Linear classifier on bag-of-words features (TF-IDF + logistic "
-                               "regression or linear SVM): the classic baseline. Trains on "
-                               "'train', evaluates on 'test'.")
-            .input("train", "jsonl", "labelled rows to fit on")
-            .input("test", "jsonl", "labelled rows to evaluate on")
-            .output_dir("model", "classic-model", "vectorizer.json + classifier.json")
+                               "Linear classifier (logistic regression or linear SVM) on "
+                               "bag-of-words features of 'train'/'test' text rows (TF-IDF: the "
+                               "classic baseline), or on precomputed features from 'featurize' "
+                               "('train_features'/'test_features': frozen-encoder embeddings). "
+                               "Connect one pair.")
+            .input("train", "jsonl", "labelled text rows to fit on", true)
+            .input("test", "jsonl", "labelled text rows to evaluate on", true)
+            .input("train_features", "features", "featurize output to fit on (instead of 'train')", true)
+            .input("test_features", "features", "featurize output to evaluate on (instead of 'test')", true)
+            .output_dir("model", "classic-model", "classifier.json (+ vectorizer.json for text input)")
             .output("predictions", "jsonl", "test rows with 'pred' and class 'scores'")
             .output("metrics", "metrics", "classification report (JSON)")
             .param_string("model", "logreg", "classifier", {"logreg", "svm"})
             .param_float("C", 1.0, "inverse regularization strength (as in scikit-learn)", 1e-9)
-            .param_int("max_features", 20000, "vocabulary size cap (most frequent terms)", 1)
-            .param_int("min_df", 2, "drop terms in fewer documents than this", 1)
-            .param_string("weighting", "tfidf", "term weighting", {"tfidf", "counts", "binary"})
-            .param_bool("sublinear_tf", true, "use 1 + log(tf)")
+            .param_bool("standardize", false,
+                        "scale each feature to unit variance on the training rows (dense features "
+                        "are also centred); recommended for featurize output")
+            .param_int("max_features", 20000, "text: vocabulary size cap (most frequent terms)", 1)
+            .param_int("min_df", 2, "text: drop terms in fewer documents than this", 1)
+            .param_string("weighting", "tfidf", "text: term weighting", {"tfidf", "counts", "binary"})
+            .param_bool("sublinear_tf", true, "text: use 1 + log(tf)")
             .param_int("max_iter", 1000, "solver iterations", 1)
-            .param_string("text_field", "text", "field holding the text")
-            .param_string("label_field", "label", "field holding the class label");
+            .param_string("text_field", "text", "text: field holding the text")
+            .param_string("label_field", "label", "text: field holding the class label");
     }
 
     void run(sdk::RunContext& ctx) override {
-        const auto text_field = ctx.param<std::string>("text_field");
-        const auto label_field = ctx.param<std::string>("label_field");
-        Dataset train = read_dataset(ctx.input("train"), text_field, label_field);
-        Dataset test = read_dataset(ctx.input("test"), text_field, label_field);
+        const auto train_f = ctx.optional_input("train_features");
+        const auto test_f = ctx.optional_input("test_features");
+        const auto train_t = ctx.optional_input("train");
+        const auto test_t = ctx.optional_input("test");
+        const bool dense = train_f || test_f;
+        if (dense && (train_t || test_t))
+            throw sdk::StageError("classic: connect either 'train' and 'test' (text rows) or "
+                                  "'train_features' and 'test_features' (featurize output), not both kinds");
+        if (dense && !(train_f && test_f))
+            throw sdk::StageError(fmt::format("classic: '{}' is connected but '{}' is not; features "
+                                              "need both (featurize the train and the test rows)",
+                                              train_f ? "train_features" : "test_features",
+                                              train_f ? "test_features" : "train_features"));
+        if (!dense && !(train_t && test_t))
+            throw sdk::StageError("classic: connect 'train' and 'test' (labelled text rows), or "
+                                  "'train_features' and 'test_features' (featurize output)");
+
+        // Either sparse bag-of-words rows or dense feature rows, with their labels.
+        std::vector<std::string> train_labels, test_labels;
+        ml::SparseMatrix sx_train, sx_test;
+        FeatureSet dx_train, dx_test;
+        Dataset train_text, test_text;
+        std::optional<ml::BowVectorizer> vec;
+        std::size_t n_features = 0;
+        if (dense) {
+            dx_train = read_features(*train_f, "train_features");
+            dx_test = read_features(*test_f, "test_features");
+            if (dx_train.dim != dx_test.dim)
+                throw sdk::StageError(fmt::format(
+                    "classic: train_features have {} dimensions but test_features {}; featurize "
+                    "both sets with the same checkpoint and layer",
+                    dx_train.dim, dx_test.dim));
+            n_features = dx_train.dim;
+            train_labels = dx_train.labels;
+            test_labels = dx_test.labels;
+        } else {
+            const auto text_field = ctx.param<std::string>("text_field");
+            const auto label_field = ctx.param<std::string>("label_field");
+            train_text = read_dataset(*train_t, text_field, label_field);
+            test_text = read_dataset(*test_t, text_field, label_field);
+            train_labels = train_text.labels;
+            test_labels = test_text.labels;
+        }
         ctx.check_cancelled();
 
-        std::vector<std::string> classes = train.labels;
+        std::vector<std::string> classes = train_labels;
         std::sort(classes.begin(), classes.end());
         classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
         if (classes.size() < 2)
@@ -81,26 +132,30 @@ public:
         std::map<std::string, int> class_id;
         for (std::size_t i = 0; i < classes.size(); ++i) class_id[classes[i]] = static_cast<int>(i);
         std::vector<int> y;
-        for (const auto& l : train.labels) y.push_back(class_id.at(l));
+        for (const auto& l : train_labels) y.push_back(class_id.at(l));
 
-        ml::BowOptions bo;
-        bo.max_features = static_cast<std::size_t>(ctx.param<std::int64_t>("max_features"));
-        bo.min_df = static_cast<std::size_t>(ctx.param<std::int64_t>("min_df"));
-        const auto w = ctx.param<std::string>("weighting");
-        bo.weighting = w == "counts" ? ml::BowWeighting::counts
-                       : w == "binary" ? ml::BowWeighting::binary
-                                       : ml::BowWeighting::tfidf;
-        bo.sublinear_tf = ctx.param<bool>("sublinear_tf");
-        const auto vec = ml::BowVectorizer::fit(train.texts, bo);
-        const auto x_train = vec.transform_sparse(train.texts);
-        const auto x_test = vec.transform_sparse(test.texts);
-        ctx.info("{} training rows, {} classes, vocabulary {}", train.texts.size(), classes.size(),
-                 vec.vocabulary_size());
-        ctx.check_cancelled();
+        if (!dense) {
+            ml::BowOptions bo;
+            bo.max_features = static_cast<std::size_t>(ctx.param<std::int64_t>("max_features"));
+            bo.min_df = static_cast<std::size_t>(ctx.param<std::int64_t>("min_df"));
+            const auto w = ctx.param<std::string>("weighting");
+            bo.weighting = w == "counts" ? ml::BowWeighting::counts
+                           : w == "binary" ? ml::BowWeighting::binary
+                                           : ml::BowWeighting::tfidf;
+            bo.sublinear_tf = ctx.param<bool>("sublinear_tf");
+            vec = ml::BowVectorizer::fit(train_text.texts, bo);
+            sx_train = vec->transform_sparse(train_text.texts);
+            sx_test = vec->transform_sparse(test_text.texts);
+            n_features = vec->vocabulary_size();
+            ctx.check_cancelled();
+        }
+        ctx.info("{} training rows, {} classes, {} {}", train_labels.size(), classes.size(),
+                 n_features, dense ? "dense features" : "vocabulary terms");
 
         const auto kind = ctx.param<std::string>("model");
         const double C = ctx.param<double>("C");
         const int max_iter = static_cast<int>(ctx.param<std::int64_t>("max_iter"));
+        const bool standardize = ctx.param<bool>("standardize");
         std::vector<double> decision;
         sdk::json classifier;
         bool probabilities = false;
@@ -108,9 +163,11 @@ public:
             ml::LogisticRegressionOptions o;
             o.C = C;
             o.max_iter = max_iter;
+            o.standardize = standardize;
             o.n_classes = static_cast<int>(classes.size());
-            auto m = ml::LogisticRegression::fit(x_train, y, o);
-            decision = m.predict_proba(x_test);
+            auto m = dense ? ml::LogisticRegression::fit(dx_train.x, n_features, y, o)
+                           : ml::LogisticRegression::fit(sx_train, y, o);
+            decision = dense ? m.predict_proba(dx_test.x) : m.predict_proba(sx_test);
             probabilities = true;
             classifier = m.to_json();
             if (!m.training().converged)
@@ -119,15 +176,17 @@ public:
             ml::LinearSvmOptions o;
             o.C = C;
             o.max_iter = max_iter;
+            o.standardize = standardize;
             o.seed = ctx.seed();
             o.n_classes = static_cast<int>(classes.size());
-            auto m = ml::LinearSvm::fit(x_train, y, o);
-            decision = m.decision_function(x_test);
+            auto m = dense ? ml::LinearSvm::fit(dx_train.x, n_features, y, o)
+                           : ml::LinearSvm::fit(sx_train, y, o);
+            decision = dense ? m.decision_function(dx_test.x) : m.decision_function(sx_test);
             classifier = m.to_json();
         }
 
         // One score column per class (binary SVM scores come as one margin column).
-        const std::size_t k = classes.size(), n = test.texts.size();
+        const std::size_t k = classes.size(), n = test_labels.size();
         ml::ClassScores scores{classes, {}, probabilities};
         const std::size_t cols = decision.size() / n;
         for (std::size_t i = 0; i < n; ++i) {
@@ -142,11 +201,13 @@ public:
             pred.push_back(classes[static_cast<std::size_t>(
                 std::max_element(row.begin(), row.end()) - row.begin())]);
 
-        const auto report = ml::classification_report(test.labels, pred, &scores);
+        const auto report = ml::classification_report(test_labels, pred, &scores);
         auto rj = report.to_json();
         rj["model"] = kind;
-        rj["vocabulary"] = vec.vocabulary_size();
-        rj["n_train"] = train.texts.size();
+        rj["input"] = dense ? "features" : "text";
+        if (vec) rj["vocabulary"] = vec->vocabulary_size();
+        else rj["dim"] = n_features;
+        rj["n_train"] = train_labels.size();
         {
             std::ofstream out(ctx.output("metrics"));
             out << rj.dump(2) << '\n';
@@ -155,17 +216,17 @@ public:
         for (std::size_t i = 0; i < n; ++i) {
             sdk::json s = sdk::json::object();
             for (std::size_t c = 0; c < k; ++c) s[classes[c]] = scores.rows[i][c];
-            preds.write({{"label", test.labels[i]}, {"pred", pred[i]}, {"scores", s}});
+            preds.write({{"label", test_labels[i]}, {"pred", pred[i]}, {"scores", s}});
         }
         preds.close();
-        vec.save(ctx.output("model") / "vectorizer.json");
+        if (vec) vec->save(ctx.output("model") / "vectorizer.json");
         std::ofstream(ctx.output("model") / "classifier.json")
-            << sdk::json{{"kind", kind}, {"classes", classes}, {"model", classifier}}.dump() << '\n';
+            << sdk::json{{"kind", kind}, {"classes", classes}, {"input", dense ? "features" : "text"}, {"model", classifier}}.dump() << '\n';
 
         ctx.metric("accuracy", report.accuracy);
         ctx.metric("macro_f1", report.macro.f1);
         if (report.roc_auc) ctx.metric("roc_auc", *report.roc_auc);
-        ctx.metric("n_train", static_cast<double>(train.texts.size()));
+        ctx.metric("n_train", static_cast<double>(train_labels.size()));
         ctx.metric("n_test", static_cast<double>(n));
         ctx.info("test accuracy {:.4f}, macro F1 {:.4f} on {} rows", report.accuracy, report.macro.f1, n);
     }

@@ -23,4 +23,10 @@ public:
     void run(sdk::RunContext& ctx) override;
 };
 
+class FeaturizeStage final : public sdk::StageImpl {
+public:
+    static sdk::Descriptor describe();
+    void run(sdk::RunContext& ctx) override;
+};
+
 }  // namespace graft::transfer
