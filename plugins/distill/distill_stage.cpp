@@ -19,7 +19,8 @@ sdk::Descriptor DistillStage::describe() {
                "Distils a fine-tuned sequence classifier (teacher) into a smaller student: loss = "
                "alpha * T^2 * KL(teacher || student at temperature T) + (1 - alpha) * CE(labels) + "
                "hidden_mse * MSE(hidden states). Teacher logits are computed once up front. Reports "
-               "parameter counts, batch-1 CPU latency of both models and validation accuracy.")
+               "parameter counts, batch-1 CPU latency of both models and validation accuracy. A student "
+               "not smaller than the teacher is allowed, with a warning.")
         .input_dir("teacher", "model", "the teacher checkpoint (a sequence classifier)")
         .input("train", "jsonl", "labelled training rows")
         .input("val", "jsonl", "labelled rows for model selection and the accuracy metrics", true)
@@ -48,6 +49,7 @@ sdk::Descriptor DistillStage::describe() {
         .param_float("weight_decay", 0.01, "AdamW weight decay", 0)
         .param_int("patience", 2, "evaluations without improvement before stopping (0 = never; needs val)", 0)
         .param_int("max_len", 256, "tokens per row (longer rows are truncated, counted)", 8, 4096)
+        .param_int("max_unlabelled", 0, "use the first N unlabelled rows (0 = all)", 0)
         .param_int("latency_runs", 50, "single-row forwards timed per model (median reported); 0 = skip", 0)
         .param_string("text_field", "text", "field holding the text")
         .param_string("label_field", "label", "field holding the class label");
@@ -129,7 +131,9 @@ void DistillStage::run(sdk::RunContext& ctx) {
     require_known_labels(train_rows, label_id, ctx.input("train"), train);
     const std::size_t labelled_rows = train.size();
     if (const auto unlabelled = ctx.optional_input("unlabelled")) {
-        const auto rows = transfer::read_rows(*unlabelled, text_field, "");
+        auto rows = transfer::read_rows(*unlabelled, text_field, "");
+        const auto cap = static_cast<std::size_t>(ctx.param<std::int64_t>("max_unlabelled"));
+        if (cap > 0 && rows.texts.size() > cap) rows.texts.resize(cap);
         for (auto& ex : transfer::encode_rows(tok, rows.texts, max_len, &truncated)) {
             ex.labels = {ml::kIgnoreIndex};  // the KL term only
             train.push_back(std::move(ex));

@@ -105,10 +105,11 @@ TEST_CASE("distill turns the teacher into a smaller student checkpoint that eval
 }
 
 TEST_CASE("distill with teacher_layers init and the default shape", "[distill][stage]") {
-    const auto r = distill({{"init", "teacher_layers"}, {"epochs", 1}, {"alpha", 0.0}});
+    const auto r = distill({{"init", "teacher_layers"}, {"epochs", 1}, {"alpha", 0.0}, {"max_unlabelled", 5}}, true);
     INFO(r.error);
     REQUIRE(r.status == 0);
     CHECK(graft::ml::load_checkpoint(r.outputs.at("model")).model->architecture().encoder.n_layers() == 2);
+    CHECK(has_log(r, "transfer set: 48 labelled + 5 teacher-labelled rows"));
 }
 
 TEST_CASE("distill reports bad params clearly", "[distill][stage]") {
