@@ -86,6 +86,78 @@ std::vector<ml::Example> encode_chunks(const ml::Tokenizer& tok, const std::vect
     return out;
 }
 
+TaggedRows read_tagged_rows(const std::filesystem::path& file, const std::string& tokens_field,
+                            const std::string& tags_field) {
+    TaggedRows rows;
+    auto strings = [&](const sdk::json& row, const std::string& field, std::size_t line) {
+        auto f = row.find(field);
+        if (f == row.end() || !f->is_array() || f->empty())
+            throw sdk::StageError(fmt::format(
+                "{}:{}: no non-empty array field '{}' (token classification reads pre-tokenized "
+                "rows such as text.brown writes; set tokens_field / tags_field)",
+                file.string(), line, field));
+        std::vector<std::string> out;
+        for (const auto& v : *f) {
+            if (!v.is_string())
+                throw sdk::StageError(fmt::format("{}:{}: '{}' holds {}, expected strings", file.string(),
+                                                  line, field, v.dump()));
+            out.push_back(v.get<std::string>());
+        }
+        return out;
+    };
+    sdk::for_each_jsonl(file, [&](sdk::json&& row, std::size_t line) {
+        auto words = strings(row, tokens_field, line);
+        auto tags = strings(row, tags_field, line);
+        if (words.size() != tags.size())
+            throw sdk::StageError(fmt::format("{}:{}: {} tokens but {} tags; each token needs one tag",
+                                              file.string(), line, words.size(), tags.size()));
+        rows.tokens.push_back(std::move(words));
+        rows.tags.push_back(std::move(tags));
+    });
+    if (rows.tokens.empty())
+        throw sdk::StageError(fmt::format("{} is empty: nothing to train or evaluate on", file.string()));
+    return rows;
+}
+
+TaggedExamples encode_tagged(const ml::Tokenizer& tok, const TaggedRows& rows, std::size_t max_len,
+                             const std::function<std::int64_t(const std::string&)>& tag_id) {
+    if (max_len < 8) throw sdk::StageError("max_len must be at least 8");
+    const auto cls = tok.cls_id(), sep = tok.sep_id();
+    const std::size_t room = max_len - (sep ? 1 : 0);
+    TaggedExamples out;
+    for (std::size_t i = 0; i < rows.tokens.size(); ++i) {
+        ml::Example ex;
+        std::vector<std::size_t> first;
+        if (cls) {
+            ex.ids.push_back(*cls);
+            ex.labels.push_back(ml::kIgnoreIndex);
+        }
+        for (std::size_t w = 0; w < rows.tokens[i].size(); ++w) {
+            const auto pieces = tok.encode(rows.tokens[i][w]).ids;
+            if (pieces.empty()) {
+                ++out.dropped_words;
+                continue;
+            }
+            if (ex.ids.size() + pieces.size() > room) {
+                out.truncated_words += rows.tokens[i].size() - w;
+                break;
+            }
+            first.push_back(ex.ids.size());
+            for (std::size_t k = 0; k < pieces.size(); ++k) {
+                ex.ids.push_back(pieces[k]);
+                ex.labels.push_back(k == 0 ? tag_id(rows.tags[i][w]) : ml::kIgnoreIndex);
+            }
+        }
+        if (sep) {
+            ex.ids.push_back(*sep);
+            ex.labels.push_back(ml::kIgnoreIndex);
+        }
+        out.examples.push_back(std::move(ex));
+        out.first_piece.push_back(std::move(first));
+    }
+    return out;
+}
+
 ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision) {
     const ml::Precision p = ml::parse_precision(precision);
     const auto info = ml::init_runtime(ctx.threads(), p);
@@ -182,14 +254,22 @@ torch::Tensor ClassifyTask::loss(const ml::Batch& batch) {
     return model_->loss(model_->forward(batch.ids, batch.attention_mask), batch.labels);
 }
 
+double ClassifyTask::loss_weight(const ml::Batch& batch) const {
+    if (!tokens_) return static_cast<double>(batch.size());
+    return (batch.labels != ml::kIgnoreIndex).sum().item<double>();  // 0: the trainer skips it
+}
+
 ml::EvalResult ClassifyTask::evaluate(const std::vector<ml::Batch>& batches) {
     torch::NoGradGuard no_grad;
     double loss_sum = 0, correct = 0, n = 0;
     for (const auto& b : batches) {
+        const double w = loss_weight(b);
+        if (w <= 0) continue;
         const auto logits = model_->forward(b.ids, b.attention_mask);
-        loss_sum += model_->loss(logits, b.labels).item<double>() * static_cast<double>(b.size());
-        correct += (logits.argmax(-1) == b.labels).sum().item<double>();
-        n += static_cast<double>(b.size());
+        loss_sum += model_->loss(logits, b.labels).item<double>() * w;
+        const auto labelled = b.labels != ml::kIgnoreIndex;
+        correct += ((logits.argmax(-1) == b.labels) & labelled).sum().item<double>();
+        n += w;
     }
     return {{{"loss", loss_sum / std::max(1.0, n)}, {"accuracy", correct / std::max(1.0, n)}}};
 }

@@ -1,6 +1,6 @@
 // Shared pieces of the transfer stages: reading labelled/unlabelled JSONL into token examples,
 // the tokenizer a stage uses, the trainer's progress routed to the host, and tasks for the
-// trainer (language modelling and sequence classification).
+// trainer (language modelling, sequence and token classification).
 #pragma once
 
 #include "ml/model/checkpoint.hpp"
@@ -11,6 +11,7 @@
 
 #include <graft/stage.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,6 +40,29 @@ std::vector<ml::Example> encode_rows(const ml::Tokenizer& tok, const std::vector
 std::vector<ml::Example> encode_chunks(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
                                        std::size_t max_len);
 
+// Pre-tokenized rows for token classification: {"tokens": [words], "tags": [one per word]}.
+struct TaggedRows {
+    std::vector<std::vector<std::string>> tokens;
+    std::vector<std::vector<std::string>> tags;
+};
+// Throws StageError naming file and line for missing/non-string arrays or a length mismatch.
+TaggedRows read_tagged_rows(const std::filesystem::path& file, const std::string& tokens_field,
+                            const std::string& tags_field);
+
+// [CLS] word pieces [SEP] with first-subword labelling: the first piece of each word carries its
+// tag id, the other pieces and the specials kIgnoreIndex. Words past max_len are cut (counted in
+// *truncated_words); a word that encodes to no piece is labelled nowhere (counted in *dropped).
+// first_piece[i][w]: position of word w's first piece in example i (words kept only).
+struct TaggedExamples {
+    std::vector<ml::Example> examples;
+    std::vector<std::vector<std::size_t>> first_piece;
+    std::size_t truncated_words = 0;
+    std::size_t dropped_words = 0;
+};
+// tag_id(tag) -> class id; callers that only need positions pass a function returning 0.
+TaggedExamples encode_tagged(const ml::Tokenizer& tok, const TaggedRows& rows, std::size_t max_len,
+                             const std::function<std::int64_t(const std::string&)>& tag_id);
+
 // Initialises LibTorch for this stage (threads, ISA cap for bf16) and logs a slow-BLAS warning.
 ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision);
 
@@ -66,16 +90,21 @@ private:
     std::optional<ml::MlmMasker> masker_;
 };
 
-// Sequence classification; evaluation reports loss and accuracy.
+// Sequence or token classification (by the model's head); evaluation reports loss and accuracy
+// (per example, or per labelled token). Token losses are means over labelled tokens, weighted by
+// their number for gradient accumulation.
 class ClassifyTask : public ml::TrainTask {
 public:
-    explicit ClassifyTask(ml::TaskModelPtr model) : model_(std::move(model)) {}
+    explicit ClassifyTask(ml::TaskModelPtr model)
+        : model_(std::move(model)), tokens_(model_->head_kind() == ml::HeadKind::token_classification) {}
     torch::nn::Module& module() override { return *model_; }
     torch::Tensor loss(const ml::Batch& batch) override;
+    double loss_weight(const ml::Batch& batch) const override;
     ml::EvalResult evaluate(const std::vector<ml::Batch>& batches) override;
 
 protected:
     ml::TaskModelPtr model_;
+    bool tokens_;
 };
 
 std::int64_t count_parameters(torch::nn::Module& m, bool trainable_only);

@@ -1,5 +1,6 @@
 // `evaluate`: a checkpoint on labelled rows (classifiers: accuracy, macro and per-class P/R/F1,
-// ROC-AUC, confusion matrix) or on text (language models: perplexity).
+// ROC-AUC, confusion matrix), on tagged rows (token classifiers: token accuracy and macro F1 over
+// tags, scored on each word's first sub-word) or on text (language models: perplexity).
 #include "common.hpp"
 #include "stages.hpp"
 
@@ -14,8 +15,9 @@ namespace graft::transfer {
 sdk::Descriptor EvaluateStage::describe() {
     return sdk::Descriptor("evaluate", "1",
                            "Evaluates a checkpoint: classifiers on labelled rows (accuracy, macro "
-                           "and per-class precision/recall/F1, ROC-AUC, confusion matrix), "
-                           "language models on text (perplexity). Writes a JSON report.")
+                           "and per-class precision/recall/F1, ROC-AUC, confusion matrix), token "
+                           "classifiers on {\"tokens\", \"tags\"} rows (token accuracy, macro F1 "
+                           "over tags), language models on text (perplexity). Writes a JSON report.")
         .input_dir("model", "model", "checkpoint to evaluate")
         .input("data", "jsonl", "rows to evaluate on")
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)
@@ -24,7 +26,9 @@ sdk::Descriptor EvaluateStage::describe() {
         .param_int("batch_size", 64, "rows per batch", 1)
         .param_int("max_len", 256, "tokens per row (longer rows are truncated)", 8, 4096)
         .param_string("text_field", "text", "field holding the text")
-        .param_string("label_field", "label", "field holding the class label");
+        .param_string("label_field", "label", "field holding the class label")
+        .param_string("tokens_field", "tokens", "token classifiers: field holding the words")
+        .param_string("tags_field", "tags", "token classifiers: field holding one tag per word");
 }
 
 void EvaluateStage::run(sdk::RunContext& ctx) {
@@ -90,7 +94,52 @@ void EvaluateStage::run(sdk::RunContext& ctx) {
         out.close();
         ctx.info("accuracy {:.4f}, macro F1 {:.4f} on {} rows", r.accuracy, r.macro.f1, examples.size());
     } else {
-        throw sdk::StageError(fmt::format("evaluate does not handle {} checkpoints yet", ml::to_string(arch.head)));
+        const TaggedRows rows = read_tagged_rows(ctx.input("data"), ctx.param<std::string>("tokens_field"),
+                                                 ctx.param<std::string>("tags_field"));
+        const auto enc = encode_tagged(tok, rows, max_len, [](const std::string&) { return std::int64_t{0}; });
+        if (enc.truncated_words || enc.dropped_words)
+            ctx.warn("{} words past max_len = {} and {} words without sub-words are not scored",
+                     enc.truncated_words, max_len, enc.dropped_words);
+        std::vector<std::vector<std::string>> pred(enc.examples.size());
+        const auto batches = ml::make_eval_batches(enc.examples, batch_size, {tok.pad_id().value_or(0), ml::LabelKind::none, 0});
+        std::size_t done = 0;
+        for (const auto& b : batches) {
+            const auto best = model->forward(b.ids, b.attention_mask).argmax(-1).contiguous();
+            const auto* p = best.data_ptr<std::int64_t>();
+            const auto t = best.size(1);
+            for (std::size_t j = 0; j < b.indices.size(); ++j)
+                for (const auto pos : enc.first_piece[b.indices[j]])
+                    pred[b.indices[j]].push_back(
+                        arch.labels[static_cast<std::size_t>(p[static_cast<std::int64_t>(j) * t + static_cast<std::int64_t>(pos)])]);
+            done += b.indices.size();
+            ctx.progress(done, enc.examples.size(), "rows");
+            ctx.check_cancelled();
+        }
+        // Scored words: every word that got a first sub-word (in sentence order), gold vs predicted.
+        ml::Labels gold_words, pred_words;
+        for (std::size_t i = 0; i < rows.tags.size(); ++i) {
+            std::size_t w = 0;
+            for (std::size_t k = 0; k < rows.tokens[i].size() && w < pred[i].size(); ++k) {
+                if (tok.encode(rows.tokens[i][k]).ids.empty()) continue;  // never scored
+                gold_words.push_back(rows.tags[i][k]);
+                pred_words.push_back(pred[i][w++]);
+            }
+        }
+        const auto r = ml::classification_report(gold_words, pred_words, nullptr);
+        report = r.to_json();
+        report["task"] = "token_classification";
+        report["token_accuracy"] = r.accuracy;
+        report["sentences"] = rows.tokens.size();
+        report["scored_words"] = gold_words.size();
+        ctx.metric("token_accuracy", r.accuracy);
+        ctx.metric("macro_f1", r.macro.f1);
+        ctx.metric("words", static_cast<double>(gold_words.size()));
+        sdk::JsonlWriter out(ctx.output("predictions"));
+        for (std::size_t i = 0; i < rows.tokens.size(); ++i)
+            out.write({{"tokens", rows.tokens[i]}, {"tags", rows.tags[i]}, {"pred", pred[i]}});
+        out.close();
+        ctx.info("token accuracy {:.4f}, macro F1 over tags {:.4f} on {} words", r.accuracy, r.macro.f1,
+                 gold_words.size());
     }
     report["checkpoint"] = dir.filename().string();
     std::ofstream(ctx.output("metrics")) << report.dump(2) << '\n';

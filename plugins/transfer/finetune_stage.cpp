@@ -1,5 +1,7 @@
 // `finetune`: a pretrained encoder (or none: the from-scratch baseline) turned into a sequence
-// classifier, with the fine-tuning strategies of the transfer-learning literature.
+// classifier or a token classifier (task = token_classification: pre-tokenized {"tokens",
+// "tags"} rows, first-subword labelling), with the fine-tuning strategies of the
+// transfer-learning literature.
 #include "common.hpp"
 #include "stages.hpp"
 
@@ -62,8 +64,9 @@ struct AutoChoice {
 
 sdk::Descriptor FinetuneStage::describe() {
     return sdk::Descriptor("finetune", "1",
-                           "Fine-tunes a pretrained encoder into a sequence classifier (or trains "
-                           "one from scratch, the baseline). strategy: full | freeze_lower | "
+                           "Fine-tunes a pretrained encoder into a sequence classifier, or a token "
+                           "classifier with task = token_classification (or trains one from "
+                           "scratch, the baseline). strategy: full | freeze_lower | "
                            "feature_extraction | discriminative_lr | gradual_unfreeze | scratch | "
                            "auto (size x similarity rule, logged).")
         .input("train", "jsonl", "labelled training rows")
@@ -71,6 +74,10 @@ sdk::Descriptor FinetuneStage::describe() {
         .input_dir("model", "model", "pretrained checkpoint (omit for scratch)", true)
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)
         .output_dir("model", "model", "the fine-tuned classifier checkpoint")
+        .param_string("task", "sequence_classification",
+                      "one label per row (text_field/label_field), or one tag per word "
+                      "(tokens_field/tags_field; the first sub-word of each word is labelled)",
+                      {"sequence_classification", "token_classification"})
         .param_string("strategy", "full", "how to transfer", kStrategies)
         .param_int("freeze_layers", 1, "freeze_lower: lower layers kept frozen", 0)
         .param_float("lr_decay", 1.0 / 2.6, "discriminative_lr: factor per layer down from the top", 0.01, 1)
@@ -95,7 +102,9 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_int("d_ff", 512, "scratch without a checkpoint: feed-forward size", 8)
         .param_string("precision", "fp32", "fp32, or bf16 compute with fp32 master weights", {"fp32", "bf16"})
         .param_string("text_field", "text", "field holding the text")
-        .param_string("label_field", "label", "field holding the class label");
+        .param_string("label_field", "label", "field holding the class label")
+        .param_string("tokens_field", "tokens", "token_classification: field holding the words")
+        .param_string("tags_field", "tags", "token_classification: field holding one tag per word");
 }
 
 void FinetuneStage::run(sdk::RunContext& ctx) {
@@ -104,22 +113,65 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
     const auto pretrained = ctx.optional_input("model");
     std::filesystem::path tok_file;
     const ml::Tokenizer tok = load_tokenizer(ctx.optional_input("tokenizer"), pretrained, &tok_file);
-    const auto text_field = ctx.param<std::string>("text_field");
-    const auto label_field = ctx.param<std::string>("label_field");
-    const TextRows train_rows = read_rows(ctx.input("train"), text_field, label_field);
-    const TextRows val_rows = read_rows(ctx.input("val"), text_field, label_field);
-
-    std::set<std::string> label_set(train_rows.labels.begin(), train_rows.labels.end());
-    if (label_set.size() < 2)
-        throw sdk::StageError(fmt::format("the training rows have {} label(s); need at least 2", label_set.size()));
-    for (const auto& l : val_rows.labels)
-        if (!label_set.count(l))
-            throw sdk::StageError(fmt::format(
-                "validation label '{}' never occurs in the training rows (the classifier can only "
-                "predict labels it was trained on)", l));
-    const std::vector<std::string> labels(label_set.begin(), label_set.end());
-    std::map<std::string, std::int64_t> label_id;
-    for (std::size_t i = 0; i < labels.size(); ++i) label_id[labels[i]] = static_cast<std::int64_t>(i);
+    const bool tagging = ctx.param<std::string>("task") == "token_classification";
+    const auto head = tagging ? ml::HeadKind::token_classification : ml::HeadKind::sequence_classification;
+    const auto max_len = static_cast<std::size_t>(ctx.param<std::int64_t>("max_len"));
+    std::vector<ml::Example> train, val;
+    std::vector<std::string> labels;
+    if (tagging) {
+        const auto tokens_field = ctx.param<std::string>("tokens_field");
+        const auto tags_field = ctx.param<std::string>("tags_field");
+        const TaggedRows train_rows = read_tagged_rows(ctx.input("train"), tokens_field, tags_field);
+        const TaggedRows val_rows = read_tagged_rows(ctx.input("val"), tokens_field, tags_field);
+        std::set<std::string> tag_set;
+        for (const auto& tags : train_rows.tags) tag_set.insert(tags.begin(), tags.end());
+        if (tag_set.size() < 2)
+            throw sdk::StageError(fmt::format("the training rows have {} tag(s); need at least 2", tag_set.size()));
+        labels.assign(tag_set.begin(), tag_set.end());
+        std::map<std::string, std::int64_t> tag_id;
+        for (std::size_t i = 0; i < labels.size(); ++i) tag_id[labels[i]] = static_cast<std::int64_t>(i);
+        std::set<std::string> unseen;
+        auto id_of = [&](const std::string& t) {
+            auto it = tag_id.find(t);
+            if (it != tag_id.end()) return it->second;
+            unseen.insert(t);
+            return ml::kIgnoreIndex;  // validation tag never seen in training: not scored
+        };
+        auto tr = encode_tagged(tok, train_rows, max_len, id_of);
+        auto va = encode_tagged(tok, val_rows, max_len, id_of);
+        if (!unseen.empty())
+            ctx.warn("{} validation tag(s) never occur in the training rows and are not scored: {}",
+                     unseen.size(), fmt::join(unseen, ", "));
+        if (const auto cut = tr.truncated_words + va.truncated_words)
+            ctx.info("{} words past max_len = {} tokens were cut", cut, max_len);
+        if (const auto dropped = tr.dropped_words + va.dropped_words)
+            ctx.warn("{} words encode to no sub-word and carry no label", dropped);
+        train = std::move(tr.examples);
+        val = std::move(va.examples);
+        ctx.info("token classification: {} tags, {} training sentences", labels.size(), train.size());
+    } else {
+        const auto text_field = ctx.param<std::string>("text_field");
+        const auto label_field = ctx.param<std::string>("label_field");
+        const TextRows train_rows = read_rows(ctx.input("train"), text_field, label_field);
+        const TextRows val_rows = read_rows(ctx.input("val"), text_field, label_field);
+        std::set<std::string> label_set(train_rows.labels.begin(), train_rows.labels.end());
+        if (label_set.size() < 2)
+            throw sdk::StageError(fmt::format("the training rows have {} label(s); need at least 2", label_set.size()));
+        for (const auto& l : val_rows.labels)
+            if (!label_set.count(l))
+                throw sdk::StageError(fmt::format(
+                    "validation label '{}' never occurs in the training rows (the classifier can only "
+                    "predict labels it was trained on)", l));
+        labels.assign(label_set.begin(), label_set.end());
+        std::map<std::string, std::int64_t> label_id;
+        for (std::size_t i = 0; i < labels.size(); ++i) label_id[labels[i]] = static_cast<std::int64_t>(i);
+        std::size_t truncated = 0;
+        train = encode_rows(tok, train_rows.texts, max_len, &truncated);
+        val = encode_rows(tok, val_rows.texts, max_len, &truncated);
+        if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
+        for (std::size_t i = 0; i < train.size(); ++i) train[i].labels = {label_id.at(train_rows.labels[i])};
+        for (std::size_t i = 0; i < val.size(); ++i) val[i].labels = {label_id.at(val_rows.labels[i])};
+    }
 
     std::string strategy = ctx.param<std::string>("strategy");
     std::int64_t freeze_layers = ctx.param<std::int64_t>("freeze_layers");
@@ -130,14 +182,6 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         ctx.info("auto: no pretrained model given, so training from scratch");
         strategy = "scratch";
     }
-
-    const auto max_len = static_cast<std::size_t>(ctx.param<std::int64_t>("max_len"));
-    std::size_t truncated = 0;
-    auto train = encode_rows(tok, train_rows.texts, max_len, &truncated);
-    auto val = encode_rows(tok, val_rows.texts, max_len, &truncated);
-    if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
-    for (std::size_t i = 0; i < train.size(); ++i) train[i].labels = {label_id.at(train_rows.labels[i])};
-    for (std::size_t i = 0; i < val.size(); ++i) val[i].labels = {label_id.at(val_rows.labels[i])};
 
     if (strategy == "auto") {
         // The size x similarity rule: size = labelled rows; similarity = how surprised the
@@ -193,14 +237,14 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
                                .pre_ln(true)
                                .pad_id(tok.pad_id().value_or(0));
         }
-        arch.head = ml::HeadKind::sequence_classification;
+        arch.head = head;
         arch.labels = labels;
         arch.pooling = ctx.param<std::string>("pooling");
         arch.classifier_dropout = ctx.param<double>("classifier_dropout");
         model = ml::build_model(arch);
     } else {
         ml::TransferOptions t;
-        t.head = ml::HeadKind::sequence_classification;
+        t.head = head;
         t.labels = labels;
         t.pooling = ctx.param<std::string>("pooling");
         t.classifier_dropout = ctx.param<double>("classifier_dropout");
@@ -222,7 +266,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
     o.batch_size = ctx.param<std::int64_t>("batch_size");
     o.grad_accum_steps = ctx.param<std::int64_t>("grad_accum");
     o.collate.pad_id = tok.pad_id().value_or(0);
-    o.collate.label_kind = ml::LabelKind::sequence;
+    o.collate.label_kind = tagging ? ml::LabelKind::token : ml::LabelKind::sequence;
     o.lr = ctx.param<double>("lr");
     o.weight_decay = ctx.param<double>("weight_decay");
     o.warmup_ratio = ctx.param<double>("warmup_ratio");
@@ -242,7 +286,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
 
     ml::SaveCheckpointOptions so;
     so.tokenizer = tok_file;
-    so.extra = {{"finetuning", {{"strategy", strategy}, {"steps", r.steps}, {"train_rows", train.size()}}}};
+    so.extra = {{"finetuning", {{"strategy", strategy}, {"task", ml::to_string(head)}, {"steps", r.steps}, {"train_rows", train.size()}}}};
     ml::save_checkpoint(ctx.output("model"), *model, so);
     std::filesystem::copy_file(o.log_path, ctx.output("model") / "train_log.jsonl");
 

@@ -1,8 +1,7 @@
 // The `featurize` stage through the real plugin host, on a tiny checkpoint pretrained in the test
 // (tokenizer + pretrain stages, a few steps): shape, determinism, padding-free mean pooling,
 // layers, clear errors, and the feature-extraction recipe (featurize -> classic).
-#include "support/stage_runner.hpp"
-#include "support/temp_dir.hpp"
+#include "tiny_checkpoint.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +9,9 @@
 
 using Catch::Matchers::Contains;
 using graft::testing::read_text;
+using graft::testing::rows_text;
 using graft::testing::run_stage;
+using graft::testing::tiny_checkpoint;
 using graft::testing::StageRun;
 using graft::testing::TempDir;
 using graft::testing::write_text;
@@ -18,39 +19,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Two classes told apart by their words; lengths vary so batches are padded.
-std::string rows_text(int n, int offset) {
-    std::string out;
-    for (int i = 0; i < n; ++i) {
-        const bool pos = (i + offset) % 2 == 0;
-        std::string text = pos ? "great wonderful film loved it" : "awful boring film hated it";
-        for (int k = 0; k < i % 5; ++k) text += pos ? " great" : " awful";
-        out += json{{"text", text}, {"label", pos ? "pos" : "neg"}}.dump() + "\n";
-    }
-    return out;
-}
-
-// A tokenizer and a 1-layer, 16-dim masked LM trained for a few steps, built once per binary.
-const fs::path& tiny_checkpoint() {
-    static TempDir dir("featurize-ckpt");
-    static const fs::path model = [] {
-        write_text(dir / "corpus.jsonl", rows_text(40, 0));
-        fs::create_directories(dir / "tok");
-        auto tok = run_stage("tokenizer", {{"kind", "wordpiece"}, {"vocab_size", 64}, {"min_frequency", 1}},
-                             {{"data", dir / "corpus.jsonl"}}, dir / "tok");
-        if (tok.status != 0) throw std::runtime_error("tokenizer: " + tok.error);
-        fs::create_directories(dir / "lm");
-        auto lm = run_stage("pretrain",
-                            {{"d_model", 16}, {"n_layers", 1}, {"n_heads", 2}, {"d_ff", 32},
-                             {"max_len", 16}, {"max_steps", 3}, {"batch_size", 8}, {"val_fraction", 0.1}},
-                            {{"data", dir / "corpus.jsonl"}, {"tokenizer", tok.outputs.at("tokenizer")}},
-                            dir / "lm");
-        if (lm.status != 0) throw std::runtime_error("pretrain: " + lm.error);
-        return lm.outputs.at("model");
-    }();
-    return model;
-}
 
 StageRun featurize(const TempDir& dir, const std::string& name, const fs::path& data, json params = json::object()) {
     fs::create_directories(dir / name);
