@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <stdexcept>
 
@@ -15,8 +17,9 @@ namespace graft::ml {
 
 namespace {
 
-// Below this a 256x256 fp32 matmul is running on the netlib reference BLAS (measured here: ~3
-// GFLOP/s for it against 50+ for OpenBLAS on one thread).
+// When the mapped BLAS cannot be identified, below this a 256x256 fp32 matmul is probably on the
+// netlib reference BLAS (measured here: ~3 GFLOP/s against 50+ for OpenBLAS on one thread; a busy
+// machine also measures low, hence the mapped file decides when it can).
 constexpr double kSlowBlasGflops = 10.0;
 
 // Runs before main() in any process that loads graft_ml, hence before its first torch op.
@@ -45,7 +48,33 @@ double time_matmul_gflops() {
     return flops / seconds / 1e9;
 }
 
+std::string read_self_maps() {
+    std::ifstream in("/proc/self/maps");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
 }  // namespace
+
+BlasLibrary blas_library_from_maps(const std::string& maps) {
+    BlasLibrary found;
+    std::istringstream lines(maps);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const auto slash = line.find('/');
+        if (slash == std::string::npos) continue;
+        const std::string path = line.substr(slash);
+        const std::string name = path.substr(path.rfind('/') + 1);
+        const bool optimized = name.rfind("libopenblas", 0) == 0 || name.rfind("libmkl", 0) == 0 ||
+                               name.rfind("libblis", 0) == 0 || path.find("/openblas") != std::string::npos ||
+                               path.find("/blis") != std::string::npos || path.find("/atlas/") != std::string::npos;
+        if (optimized) return {BlasLibrary::Kind::optimized, path};
+        if (name.rfind("libblas.so", 0) == 0 && found.kind == BlasLibrary::Kind::none)
+            found = {BlasLibrary::Kind::reference, path};
+    }
+    return found;
+}
 
 Precision parse_precision(const std::string& text) {
     if (text == "fp32") return Precision::fp32;
@@ -81,14 +110,17 @@ RuntimeInfo init_runtime(int threads, Precision precision) {
     }
     RuntimeInfo info;
     info.threads = at::get_num_threads();
-    info.matmul_gflops = time_matmul_gflops();
-    if (info.matmul_gflops < kSlowBlasGflops) {
+    info.matmul_gflops = time_matmul_gflops();  // after its warm-up the BLAS is mapped
+    const BlasLibrary blas = blas_library_from_maps(read_self_maps());
+    info.blas_library = blas.path;
+    const bool slow = blas.kind == BlasLibrary::Kind::reference ||
+                      (blas.kind == BlasLibrary::Kind::none && info.matmul_gflops < kSlowBlasGflops);
+    if (slow) {
         info.warning = fmt::format(
-            "fp32 matmul runs at {:.1f} GFLOP/s: LibTorch is probably using the reference BLAS, "
-            "which makes training ~16x slower; install OpenBLAS (apt-get install "
-            "libopenblas0-pthread) or select it with update-alternatives --config "
-            "libblas.so.3-x86_64-linux-gnu",
-            info.matmul_gflops);
+            "LibTorch is using the reference BLAS ({}; fp32 matmul {:.1f} GFLOP/s), which makes "
+            "training ~16x slower; install OpenBLAS (apt-get install libopenblas0-pthread) or "
+            "select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu",
+            blas.path.empty() ? "no optimized BLAS library is loaded" : blas.path, info.matmul_gflops);
     }
     if (precision == Precision::bf16) {
         // bf16 through oneDNN needs the ISA cap above to be in place before oneDNN initialised;

@@ -18,13 +18,25 @@ const char* to_string(Precision precision);
 struct RuntimeInfo {
     int threads = 1;            // intra-op threads now in effect
     double matmul_gflops = 0;   // fp32 256x256 matmul throughput measured at start-up
+    std::string blas_library;   // the BLAS file mapped into this process ("" if none found)
     std::string warning;        // empty, or a message for the host to print (slow BLAS, ...)
 };
 
+// Which BLAS a process uses, from the text of /proc/self/maps: the mapped file whose name starts
+// with libblas, libopenblas, libmkl or libblis. Reference BLAS is netlib's (Debian puts it under
+// .../blas/); a timing cannot tell it apart from a busy machine, the mapped file can.
+struct BlasLibrary {
+    enum class Kind { none, reference, optimized };
+    Kind kind = Kind::none;
+    std::string path;
+};
+BlasLibrary blas_library_from_maps(const std::string& maps);
+
 // Sets the oneDNN ISA cap (unless the user set ONEDNN_MAX_CPU_ISA already), the intra-op thread
 // count (threads <= 0: keep LibTorch's default) and, the first time only, the inter-op thread
-// count (LibTorch refuses a second change), then times a 256x256 fp32 matmul. A throughput under
-// ~10 GFLOP/s means the reference BLAS: RuntimeInfo::warning says how to install OpenBLAS.
+// count (LibTorch refuses a second change), then times a 256x256 fp32 matmul. When the BLAS mapped
+// into the process is the reference one (or cannot be identified and the matmul runs under ~10
+// GFLOP/s), RuntimeInfo::warning says how to install OpenBLAS.
 // Safe to call more than once; call it before building models so the ISA cap is in place.
 RuntimeInfo init_runtime(int threads, Precision precision = Precision::fp32);
 

@@ -1,0 +1,46 @@
+// Which BLAS is in use is read from the mapped files, not guessed from a timing that a busy
+// machine drags down.
+#include "ml/train/runtime.hpp"
+
+#include <catch2/catch.hpp>
+
+using graft::ml::BlasLibrary;
+using graft::ml::blas_library_from_maps;
+
+namespace {
+const char* kHead = "7f00-7f01 r-xp 00000000 fe:01 123 /usr/lib/x86_64-linux-gnu/libtorch_cpu.so.1.13\n";
+}
+
+TEST_CASE("Debian's OpenBLAS through the alternatives counts as optimized", "[train][runtime]") {
+    const std::string maps = std::string(kHead) +
+        "7f10-7f11 r-xp 00000000 fe:01 77 /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3\n";
+    const auto blas = blas_library_from_maps(maps);
+    CHECK(blas.kind == BlasLibrary::Kind::optimized);
+    CHECK(blas.path == "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3");
+}
+
+TEST_CASE("netlib's reference libblas is recognised", "[train][runtime]") {
+    const std::string maps = std::string(kHead) +
+        "7f10-7f11 r-xp 00000000 fe:01 78 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0\n";
+    const auto blas = blas_library_from_maps(maps);
+    CHECK(blas.kind == BlasLibrary::Kind::reference);
+    CHECK(blas.path == "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0");
+}
+
+TEST_CASE("an optimized BLAS wins over a reference one mapped beside it", "[train][runtime]") {
+    const std::string maps = std::string(kHead) +
+        "7f10-7f11 r-xp 00000000 fe:01 78 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3\n"
+        "7f20-7f21 r-xp 00000000 fe:01 79 /opt/lib/libopenblas.so.0\n";
+    CHECK(blas_library_from_maps(maps).kind == BlasLibrary::Kind::optimized);
+}
+
+TEST_CASE("no BLAS mapped, or anonymous mappings only", "[train][runtime]") {
+    CHECK(blas_library_from_maps(kHead).kind == BlasLibrary::Kind::none);
+    CHECK(blas_library_from_maps("7f00-7f01 rw-p 00000000 00:00 0 \n[heap]\n").kind == BlasLibrary::Kind::none);
+}
+
+TEST_CASE("this process runs on an identified BLAS and reports it", "[train][runtime]") {
+    const auto info = graft::ml::init_runtime(1);
+    CHECK_FALSE(info.blas_library.empty());  // set-up installs OpenBLAS
+    CHECK(info.warning.empty());
+}
