@@ -199,13 +199,12 @@ void DistillStage::run(sdk::RunContext& ctx) {
     }
     if (const auto runs = ctx.param<std::int64_t>("latency_runs"); runs > 0) {
         const auto& probe = val.empty() ? train : val;
-        const double t_ms = median_latency_ms(*teacher, probe, runs);
-        const double s_ms = median_latency_ms(*student, probe, runs);
+        const auto [t_ms, s_ms] = paired_median_latency_ms(*teacher, *student, probe, runs);
         ctx.metric("teacher_latency_ms", t_ms);
         ctx.metric("student_latency_ms", s_ms);
         ctx.metric("speedup", t_ms / s_ms);
         ctx.metric("latency_threads", static_cast<double>(at::get_num_threads()));
-        ctx.info("batch-1 latency (median of {}, {} thread(s)): teacher {:.3f} ms, student {:.3f} ms, {:.2f}x",
+        ctx.info("batch-1 latency (median of {} interleaved forwards each, {} thread(s)): teacher {:.3f} ms, student {:.3f} ms, {:.2f}x",
                  runs, at::get_num_threads(), t_ms, s_ms, t_ms / s_ms);
     }
 }

@@ -6,24 +6,47 @@
 
 namespace graft::distill {
 
-double median_latency_ms(ml::TaskModelImpl& model, const std::vector<ml::Example>& examples,
-                         int64_t runs, int64_t warmup) {
+namespace {
+
+double forward_ms(ml::TaskModelImpl& model, const ml::Example& ex) {
+    const auto ids = torch::tensor(ex.ids, torch::kInt64).unsqueeze(0);
+    const auto mask = torch::ones_like(ids);
+    const auto start = std::chrono::steady_clock::now();
+    const auto logits = model.forward(ids, mask);
+    (void)logits.sum().item<float>();  // make sure the work is done
+    const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+    return took.count();
+}
+
+double median(std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+}
+
+void check(const std::vector<ml::Example>& examples, int64_t runs) {
     if (examples.empty() || runs < 1) throw std::invalid_argument("latency: need examples and runs >= 1");
-    model.eval();
+}
+
+}  // namespace
+
+PairedLatency paired_median_latency_ms(ml::TaskModelImpl& teacher, ml::TaskModelImpl& student,
+                                       const std::vector<ml::Example>& examples, int64_t runs,
+                                       int64_t warmup) {
+    check(examples, runs);
+    teacher.eval();
+    student.eval();
     torch::NoGradGuard no_grad;
-    std::vector<double> ms;
+    std::vector<double> t_ms, s_ms;
     for (int64_t r = -warmup; r < runs; ++r) {
         const auto& ex = examples[static_cast<size_t>((r + warmup) % static_cast<int64_t>(examples.size()))];
-        const auto ids = torch::tensor(ex.ids, torch::kInt64).unsqueeze(0);
-        const auto mask = torch::ones_like(ids);
-        const auto start = std::chrono::steady_clock::now();
-        const auto logits = model.forward(ids, mask);
-        (void)logits.sum().item<float>();  // make sure the work is done
-        const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-        if (r >= 0) ms.push_back(took.count());
+        const double t = forward_ms(teacher, ex);
+        const double s = forward_ms(student, ex);
+        if (r >= 0) {
+            t_ms.push_back(t);
+            s_ms.push_back(s);
+        }
     }
-    std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
-    return ms[ms.size() / 2];
+    return {median(t_ms), median(s_ms)};
 }
 
 }  // namespace graft::distill
