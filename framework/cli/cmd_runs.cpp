@@ -4,12 +4,15 @@
 #include "core/cache/lockfile.hpp"
 #include "core/exec/run_record.hpp"
 #include "core/exec/runner.hpp"
+#include "core/spec/sweep_report.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <set>
 
 namespace graft::cli {
@@ -171,7 +174,7 @@ int cmd_metrics(const std::vector<std::string>& args) {
     std::string file;
     po::options_description d("graft metrics options");
     d.add_options()("help,h", "show this help")("file", po::value(&file)->required(), "pipeline file")
-        ("json", "print {\"stage\": {\"metric\": value}}");
+        ("json", "print {\"stage\": {\"metric\": value}} (and \"sweep\" with the best variant)");
     d.add(global_options(g));
     po::positional_options_description pos;
     pos.add("file", 1);
@@ -182,6 +185,14 @@ int cmd_metrics(const std::vector<std::string>& args) {
     auto lock = read_lockfile(disk, lock_file);
     if (!lock)
         throw UsageError(fmt::format("no {} yet: run `graft run {}` first", lock_file.string(), file));
+    // A sweep's variants are ranked by its metric; the file says which stages are variants.
+    const PipelineSpec spec = parse_pipeline(file);
+    std::optional<SweepReport> report;
+    if (spec.sweep) {
+        std::map<std::string, std::map<std::string, double>> metrics;
+        for (const auto& [id, e] : lock->stages) metrics[id] = e.metrics;
+        report = sweep_report(*spec.sweep, metrics);
+    }
     if (vm.count("json")) {
         nlohmann::ordered_json j = nlohmann::ordered_json::object();
         for (const auto& [id, e] : lock->stages) {
@@ -195,6 +206,19 @@ int cmd_metrics(const std::vector<std::string>& args) {
                     m[k] = v;
             }
         }
+        if (report) {
+            auto& sw = j["sweep"] = nlohmann::ordered_json::object();
+            sw["best"] = report->best ? nlohmann::ordered_json(report->rows[*report->best].id)
+                                      : nlohmann::ordered_json(nullptr);
+            sw["metric"] = spec.sweep->metric_stage + "." + spec.sweep->metric;
+            sw["goal"] = spec.sweep->maximize ? "max" : "min";
+            auto& vs = sw["variants"] = nlohmann::ordered_json::array();
+            for (const auto& row : report->rows)
+                vs.push_back({{"id", row.id},
+                              {"params", nlohmann::ordered_json::parse(row.params.dump())},
+                              {"value", row.value ? nlohmann::ordered_json(*row.value)
+                                                  : nlohmann::ordered_json(nullptr)}});
+        }
         std::cout << j.dump(2) << "\n";
         return kOk;
     }
@@ -203,6 +227,7 @@ int cmd_metrics(const std::vector<std::string>& args) {
         fmt::print("{}\n", id);
         for (const auto& [k, v] : e.metrics) fmt::print("  {:<28} {}\n", k, format_metric(v));
     }
+    if (report) fmt::print("\n{}", format_sweep_table(*spec.sweep, *report));
     return kOk;
 }
 

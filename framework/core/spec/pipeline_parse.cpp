@@ -2,6 +2,7 @@
 // classification of input references. Checks against the stage catalogue are in
 // pipeline_validate.cpp.
 #include "core/spec/spec_detail.hpp"
+#include "core/spec/sweep.hpp"
 #include "core/spec/toml_detail.hpp"
 
 #include <fmt/format.h>
@@ -72,30 +73,6 @@ std::string stream_to_string(const T& v) {
     std::ostringstream os;
     os << v;
     return os.str();
-}
-
-// TOML -> JSON for params; dates and times become their ISO 8601 text.
-json to_json(const toml::node& n) {
-    switch (n.type()) {
-        case toml::node_type::table: {
-            json obj = json::object();
-            for (auto&& [k, v] : *n.as_table()) obj[std::string(k.str())] = to_json(v);
-            return obj;
-        }
-        case toml::node_type::array: {
-            json arr = json::array();
-            for (const auto& v : *n.as_array()) arr.push_back(to_json(v));
-            return arr;
-        }
-        case toml::node_type::string: return n.as_string()->get();
-        case toml::node_type::integer: return n.as_integer()->get();
-        case toml::node_type::floating_point: return n.as_floating_point()->get();
-        case toml::node_type::boolean: return n.as_boolean()->get();
-        case toml::node_type::date: return stream_to_string(n.as_date()->get());
-        case toml::node_type::time: return stream_to_string(n.as_time()->get());
-        case toml::node_type::date_time: return stream_to_string(n.as_date_time()->get());
-        default: return nullptr;
-    }
 }
 
 void Parser::parse_pipeline_table(const toml::node& node, PipelineSpec& spec) {
@@ -217,7 +194,7 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
             }
             for (auto&& [pk, pv] : *params) {
                 const std::string name(pk.str());
-                st.params[name] = to_json(pv);
+                st.params[name] = detail::toml_to_json(pv);
                 st.param_locs[name] = loc(pv);
             }
         } else {
@@ -275,12 +252,14 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
     PipelineSpec spec;
     spec.file = std::filesystem::absolute(file).lexically_normal();
     spec.dir = spec.file.parent_path();
-    static const std::vector<std::string> allowed = {"pipeline", "stages"};
+    static const std::vector<std::string> allowed = {"pipeline", "stages", "sweep"};
     for (auto&& [k, v] : root) {
         if (k == "pipeline")
             p.parse_pipeline_table(v, spec);
         else if (k == "stages")
             p.parse_stages(v, spec);
+        else if (k == "sweep")
+            spec.sweep = detail::parse_sweep(v, display, p.diags);
         else
             p.unknown_key(v, std::string(k.str()), k.str(), allowed, "the pipeline file");
     }
@@ -288,6 +267,8 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
         p.diags.push_back({SourceLoc{display, 1, 1}, "pipeline", "missing [pipeline] table",
                            "a [pipeline] table with name = \"...\"",
                            "start the file with [pipeline] and name = \"<pipeline name>\""});
+    // Variants are made from a well-formed file only: stage errors would repeat in every copy.
+    if (spec.sweep && p.diags.empty()) detail::expand_sweep(spec, p.diags);
     if (!p.diags.empty()) {
         detail::sort_by_location(p.diags);
         throw PipelineError(std::move(p.diags));
@@ -296,6 +277,33 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
 }
 
 }  // namespace
+
+namespace detail {
+
+json toml_to_json(const toml::node& n) {
+    switch (n.type()) {
+        case toml::node_type::table: {
+            json obj = json::object();
+            for (auto&& [k, v] : *n.as_table()) obj[std::string(k.str())] = toml_to_json(v);
+            return obj;
+        }
+        case toml::node_type::array: {
+            json arr = json::array();
+            for (const auto& v : *n.as_array()) arr.push_back(toml_to_json(v));
+            return arr;
+        }
+        case toml::node_type::string: return n.as_string()->get();
+        case toml::node_type::integer: return n.as_integer()->get();
+        case toml::node_type::floating_point: return n.as_floating_point()->get();
+        case toml::node_type::boolean: return n.as_boolean()->get();
+        case toml::node_type::date: return stream_to_string(n.as_date()->get());
+        case toml::node_type::time: return stream_to_string(n.as_time()->get());
+        case toml::node_type::date_time: return stream_to_string(n.as_date_time()->get());
+        default: return nullptr;
+    }
+}
+
+}  // namespace detail
 
 const InputBinding* StageSpec::find_input(std::string_view port) const {
     for (const auto& b : inputs)

@@ -85,6 +85,15 @@ std::string pipeline_to_toml(const PipelineSpec& spec) {
     std::string out = "[pipeline]\n";
     out += fmt::format("name = {}\n", detail::toml_quote(spec.name));
     out += fmt::format("seed = {}\n", spec.seed);
+    if (spec.sweep) {
+        // The stages below are the sweep's variants; ids with '@' are generated, so this text is
+        // for reading: run the original file.
+        const SweepSpec& sw = *spec.sweep;
+        out += fmt::format("\n# [sweep] expanded: {} variants of {} ranked by {}.{} ({})\n",
+                           sw.variants.size(), sw.metric_stage, sw.metric_stage, sw.metric,
+                           sw.maximize ? "max" : "min");
+        for (const auto& v : sw.variants) out += "#   " + v.id + "\n";
+    }
     for (const auto& st : spec.stages) print_stage(out, st);
     return out;
 }

@@ -37,8 +37,41 @@ struct StageSpec {
     // where the schema says float), ready to hash and hand to the plugin.
     json resolved_params = json::object();
     const StageDescriptor* descriptor = nullptr;  // filled by validate()
+    // A sweep variant (see sweep.hpp): the stage it was copied from, and the swept values it
+    // carries (label -> value, in sweep order). Empty for ordinary stages.
+    std::string variant_of;
+    json variant_params = json::object();
 
     const InputBinding* find_input(std::string_view port) const;
+};
+
+// The [sweep] section: a grid (or a seeded random subset of it) over stage parameters. Parsing
+// expands the stages into variants (sweep.hpp); what stays here names them for `graft metrics`.
+struct SweepParam {
+    std::string stage;   // "finetune" of "finetune.lr"
+    std::string param;   // "lr"
+    std::string label;   // in variant ids: the param name, or "stage:param" when two share it
+    std::vector<json> values;
+    std::vector<SourceLoc> value_locs;
+    SourceLoc loc;       // of the "stage.param" key
+};
+
+struct SweepVariant {
+    std::string id;                 // the metric stage's copy, e.g. "eval@lr=0.0001,epochs=4"
+    json params = json::object();   // label -> value
+};
+
+struct SweepSpec {
+    enum class Mode { Grid, Random };
+    Mode mode = Mode::Grid;
+    std::size_t samples = 0;  // Random: how many grid points (all of them when >= grid size)
+    std::string metric_stage;
+    std::string metric;
+    bool maximize = true;     // goal = "max"
+    SourceLoc loc;            // of [sweep]
+    SourceLoc metric_loc;
+    std::vector<SweepParam> params;
+    std::vector<SweepVariant> variants;  // filled by expansion, in grid order
 };
 
 struct PipelineSpec {
@@ -46,7 +79,8 @@ struct PipelineSpec {
     std::filesystem::path dir;   // its directory: base for relative paths
     std::string name;
     std::uint64_t seed = 0;
-    std::vector<StageSpec> stages;  // in file order
+    std::vector<StageSpec> stages;  // in file order (sweep variants in place of their stage)
+    std::optional<SweepSpec> sweep;
 
     const StageSpec* find(std::string_view id) const;
     StageSpec* find(std::string_view id);
