@@ -9,6 +9,8 @@
 
 #include <iostream>
 
+namespace graft::cli { int cmd_predict(const std::vector<std::string>& args); }  // cmd_predict.cpp
+
 namespace {
 
 constexpr const char* kHelp = R"(graft )" GRAFT_VERSION R"( - declarative transfer-learning pipelines with a content-addressed cache
@@ -27,6 +29,7 @@ commands:
   runs [FILE]             list recorded runs; `runs show ID`, `runs compare A B`
   metrics FILE            latest metrics per stage (--json for {"stage": {"metric": value}})
   gc [FILE]               remove cache objects nothing references (--keep-last N, --max-size SIZE)
+  predict DIR [--text T]  classify with a checkpoint or exported bundle (JSONL on stdin otherwise)
   help, --version
 
 `graft <command> --help` lists a command's options.
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
         if (verb == "runs") return cmd_runs(args);
         if (verb == "metrics") return cmd_metrics(args);
         if (verb == "gc") return cmd_gc(args);
+        if (verb == "predict") return cmd_predict(args);
         const std::vector<std::string> verbs = {"run",  "plan", "exec",    "config", "stages",
                                                 "dag",  "runs", "metrics", "gc",     "help"};
         std::string hint = did_you_mean_hint(verb, verbs);
