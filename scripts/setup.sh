@@ -22,7 +22,6 @@ PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   # scikit-learn checks graft's metric implementations in the tests.
   python3 python3-sklearn
-  wordnet-base  # WordNet 3.0 database, read by the augment stage (synonym replacement)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
