@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -148,7 +149,7 @@ public:
         max_len_ = arch.encoder.max_len();
         if (bundle_max > 0) max_len_ = std::min(max_len_, bundle_max);
         if (max_len > 0) max_len_ = std::min(max_len_, max_len);
-        pad_id_ = tokenizer_.pad_id().value_or(0);
+        pad_id_ = tokenizer_->pad_id().value_or(0);
     }
 
     const std::vector<std::string>& labels() const { return labels_; }
@@ -158,7 +159,7 @@ public:
         std::vector<std::vector<std::int64_t>> ids;
         std::size_t longest = 0;
         for (const auto& t : texts) {
-            const auto enc = tokenizer_.encode_for_model(t, static_cast<std::size_t>(max_len_), true);
+            const auto enc = tokenizer_->encode_for_model(t, static_cast<std::size_t>(max_len_), true);
             ids.emplace_back(enc.ids.begin(), enc.ids.end());
             longest = std::max(longest, ids.back().size());
         }
@@ -191,7 +192,7 @@ public:
 
 private:
     graft::ml::TaskModelPtr model_;
-    graft::ml::Tokenizer tokenizer_;
+    std::optional<graft::ml::Tokenizer> tokenizer_;  // set in the constructor (no default state)
     std::vector<std::string> labels_;
     std::int64_t max_len_ = 0;
     std::int64_t pad_id_ = 0;
