@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
         if (verb == "gc") return cmd_gc(args);
         if (verb == "predict") return cmd_predict(args);
         const std::vector<std::string> verbs = {"run",  "plan", "exec",    "config", "stages",
-                                                "dag",  "runs", "metrics", "gc",     "help"};
+                                                "dag",  "runs", "metrics", "gc",     "predict", "help"};
         std::string hint = did_you_mean_hint(verb, verbs);
         fmt::print(stderr, "graft: unknown command '{}'{}\nrun `graft help` for the commands\n",
                    verb, hint.empty() ? "" : "; " + hint);
