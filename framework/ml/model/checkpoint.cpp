@@ -68,6 +68,20 @@ int64_t get_int(const nlohmann::json& v, const std::string& where, const std::st
     return v.get<int64_t>();
 }
 
+// Per-layer sizes, e.g. "layer_heads": [4, 3, 4].
+std::vector<int64_t> get_int_array(const nlohmann::json& v, const std::string& where,
+                                   const std::string& key) {
+    if (!v.is_array()) {
+        bad(where, fmt::format("\"{}\" must be an array of integers (one per layer), got {}", key,
+                               v.dump()));
+    }
+    std::vector<int64_t> out;
+    for (const auto& item : v) {
+        out.push_back(get_int(item, where, key + "[]"));
+    }
+    return out;
+}
+
 double get_double(const nlohmann::json& v, const std::string& where, const std::string& key) {
     if (!v.is_number()) {
         bad(where, fmt::format("\"{}\" must be a number, got {}", key, v.dump()));
@@ -128,7 +142,7 @@ std::string read_text(const fs::path& path) {
 // ---- JSON forms -------------------------------------------------------------------------------
 
 nlohmann::json encoder_options_to_json(const TransformerEncoderOptions& o) {
-    return {{"vocab_size", o.vocab_size()},
+    nlohmann::json json = {{"vocab_size", o.vocab_size()},
             {"max_len", o.max_len()},
             {"d_model", o.d_model()},
             {"n_layers", o.n_layers()},
@@ -142,6 +156,10 @@ nlohmann::json encoder_options_to_json(const TransformerEncoderOptions& o) {
             {"layer_norm_eps", o.layer_norm_eps()},
             {"tie_embeddings", o.tie_embeddings()},
             {"initializer_range", o.initializer_range()}};
+    // Only structurally pruned models have per-layer widths; uniform configs stay as they were.
+    if (!o.layer_heads().empty()) json["layer_heads"] = o.layer_heads();
+    if (!o.layer_d_ff().empty()) json["layer_d_ff"] = o.layer_d_ff();
+    return json;
 }
 
 TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
@@ -149,7 +167,7 @@ TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
     check_keys(json, where,
                {"vocab_size", "max_len", "d_model", "n_layers", "n_heads", "d_ff", "dropout",
                 "attention_dropout", "pre_ln", "activation", "pad_id", "layer_norm_eps",
-                "tie_embeddings", "initializer_range"});
+                "tie_embeddings", "initializer_range", "layer_heads", "layer_d_ff"});
     const auto integer = [&](const char* key) {
         return get_int(required(json, where, key), where, key);
     };
@@ -176,6 +194,12 @@ TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
     }
     if (json.contains("initializer_range")) {
         o.initializer_range(get_double(json["initializer_range"], where, "initializer_range"));
+    }
+    if (json.contains("layer_heads")) {
+        o.layer_heads(get_int_array(json["layer_heads"], where, "layer_heads"));
+    }
+    if (json.contains("layer_d_ff")) {
+        o.layer_d_ff(get_int_array(json["layer_d_ff"], where, "layer_d_ff"));
     }
     try {
         o.validate();

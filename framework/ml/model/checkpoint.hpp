@@ -39,7 +39,8 @@ public:
 // JSON forms used in config.json. The readers are strict: unknown keys, wrong types and missing
 // required keys throw CheckpointError naming `where` (e.g. "ckpt/config.json: architecture").
 // Required encoder keys are the shape-defining ones (vocab_size, max_len, d_model, n_layers,
-// n_heads, d_ff); the others fall back to their defaults.
+// n_heads, d_ff); the others fall back to their defaults. The per-layer widths "layer_heads" and
+// "layer_d_ff" (integer arrays) are written only for structurally pruned models.
 nlohmann::json encoder_options_to_json(const TransformerEncoderOptions& options);
 TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
                                                     const std::string& where);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace graft::ml {
@@ -62,6 +63,36 @@ void TransformerEncoderOptions::validate() const {
     require(initializer_range_ > 0.0 && std::isfinite(initializer_range_),
             fmt::format("transformer option initializer_range must be > 0, got {}",
                         initializer_range_));
+    const auto per_layer = [&](const char* name, const std::vector<int64_t>& values, int64_t hi,
+                               const char* bound) {
+        if (values.empty()) return;
+        require(static_cast<int64_t>(values.size()) == n_layers_,
+                fmt::format("transformer option {} has {} entries but the model has n_layers = "
+                            "{}: give one per layer, or none for the uniform shape",
+                            name, values.size(), n_layers_));
+        for (size_t i = 0; i < values.size(); ++i) {
+            require(values[i] >= 1 && values[i] <= hi,
+                    fmt::format("transformer option {}[{}] must be in [1, {} = {}], got {}", name,
+                                i, bound, hi, values[i]));
+        }
+    };
+    per_layer("layer_heads", layer_heads_, n_heads_, "n_heads");
+    per_layer("layer_d_ff", layer_d_ff_, std::numeric_limits<int64_t>::max(), "int64 max");
+}
+
+int64_t TransformerEncoderOptions::heads_in_layer(int64_t i) const {
+    return layer_heads_.empty() ? n_heads_ : layer_heads_.at(static_cast<size_t>(i));
+}
+
+int64_t TransformerEncoderOptions::d_ff_in_layer(int64_t i) const {
+    return layer_d_ff_.empty() ? d_ff_ : layer_d_ff_.at(static_cast<size_t>(i));
+}
+
+bool TransformerEncoderOptions::uniform() const {
+    for (int64_t i = 0; i < n_layers_; ++i) {
+        if (heads_in_layer(i) != n_heads_ || d_ff_in_layer(i) != d_ff_) return false;
+    }
+    return true;
 }
 
 torch::Tensor make_additive_attention_mask(const torch::Tensor& attention_mask, int64_t batch,
@@ -123,13 +154,16 @@ torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids) {
 
 // ---- attention --------------------------------------------------------------------------------
 
-MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(const TransformerEncoderOptions& options)
-    : n_heads_(options.n_heads()), head_dim_(options.d_model() / options.n_heads()) {
+MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(const TransformerEncoderOptions& options,
+                                                       int64_t n_heads)
+    : n_heads_(n_heads < 0 ? options.n_heads() : n_heads), head_dim_(options.head_dim()) {
+    require(n_heads_ >= 1, fmt::format("attention needs at least one head, got {}", n_heads_));
     const int64_t d = options.d_model();
-    query = register_module("query", torch::nn::Linear(d, d));
-    key = register_module("key", torch::nn::Linear(d, d));
-    value = register_module("value", torch::nn::Linear(d, d));
-    output = register_module("output", torch::nn::Linear(d, d));
+    const int64_t inner = n_heads_ * head_dim_;
+    query = register_module("query", torch::nn::Linear(d, inner));
+    key = register_module("key", torch::nn::Linear(d, inner));
+    value = register_module("value", torch::nn::Linear(d, inner));
+    output = register_module("output", torch::nn::Linear(inner, d));
     attention_dropout =
         register_module("attention_dropout", torch::nn::Dropout(options.attention_dropout()));
 }
@@ -159,11 +193,12 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x,
 
 // ---- feed-forward and layer ---------------------------------------------------------------------
 
-FeedForwardImpl::FeedForwardImpl(const TransformerEncoderOptions& options)
+FeedForwardImpl::FeedForwardImpl(const TransformerEncoderOptions& options, int64_t d_ff)
     : gelu_(options.activation() == "gelu") {
-    intermediate =
-        register_module("intermediate", torch::nn::Linear(options.d_model(), options.d_ff()));
-    output = register_module("output", torch::nn::Linear(options.d_ff(), options.d_model()));
+    const int64_t width = d_ff < 0 ? options.d_ff() : d_ff;
+    require(width >= 1, fmt::format("feed-forward needs at least one unit, got {}", width));
+    intermediate = register_module("intermediate", torch::nn::Linear(options.d_model(), width));
+    output = register_module("output", torch::nn::Linear(width, options.d_model()));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
@@ -172,15 +207,17 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
     return output(h);
 }
 
-TransformerLayerImpl::TransformerLayerImpl(const TransformerEncoderOptions& options)
+TransformerLayerImpl::TransformerLayerImpl(const TransformerEncoderOptions& options, int64_t index)
     : pre_ln_(options.pre_ln()) {
     const auto layer_norm = [&] {
         return torch::nn::LayerNorm(
             torch::nn::LayerNormOptions({options.d_model()}).eps(options.layer_norm_eps()));
     };
-    attention = register_module("attention", MultiHeadSelfAttention(options));
+    attention = register_module("attention",
+                                MultiHeadSelfAttention(options, options.heads_in_layer(index)));
     attention_norm = register_module("attention_norm", layer_norm());
-    feed_forward = register_module("feed_forward", FeedForward(options));
+    feed_forward =
+        register_module("feed_forward", FeedForward(options, options.d_ff_in_layer(index)));
     output_norm = register_module("output_norm", layer_norm());
     dropout = register_module("dropout", torch::nn::Dropout(options.dropout()));
 }
@@ -205,7 +242,7 @@ TransformerEncoderImpl::TransformerEncoderImpl(TransformerEncoderOptions options
     embeddings_ = register_module("embeddings", Embeddings(options_));
     layer_list_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < options_.n_layers(); ++i) {
-        TransformerLayer layer(options_);
+        TransformerLayer layer(options_, i);
         layer_list_->push_back(layer);
         layers_.push_back(layer);
     }

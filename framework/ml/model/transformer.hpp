@@ -11,6 +11,11 @@
 //   layers.<i>.feed_forward.{intermediate,output}.{weight,bias}
 //   layers.<i>.output_norm.{weight,bias}
 //   final_norm.{weight,bias}           (pre-LN only: normalises the last block's output)
+//
+// Per-layer widths (structurally pruned models): layer_heads[i] attention heads of head_dim =
+// d_model / n_heads each (query/key/value [layer_heads[i] * head_dim, d_model], output
+// [d_model, layer_heads[i] * head_dim]) and layer_d_ff[i] feed-forward units. Empty = every layer
+// has n_heads heads and d_ff units, the unpruned shape.
 #pragma once
 
 #include <torch/torch.h>
@@ -27,6 +32,13 @@ struct TransformerEncoderOptions {
     // Throws std::invalid_argument naming the bad option, what was expected and a fix.
     void validate() const;
 
+    // Heads / feed-forward units of layer i (the per-layer value, or n_heads / d_ff).
+    int64_t heads_in_layer(int64_t i) const;
+    int64_t d_ff_in_layer(int64_t i) const;
+    int64_t head_dim() const { return d_model_ / n_heads_; }
+    // True when every layer has n_heads heads and d_ff units.
+    bool uniform() const;
+
     TORCH_ARG(int64_t, vocab_size);
     TORCH_ARG(int64_t, max_len) = 512;     // longest sequence (learned positions)
     TORCH_ARG(int64_t, d_model) = 256;
@@ -41,6 +53,10 @@ struct TransformerEncoderOptions {
     TORCH_ARG(double, layer_norm_eps) = 1e-12;
     TORCH_ARG(bool, tie_embeddings) = true;  // LM heads reuse embeddings.token.weight as decoder
     TORCH_ARG(double, initializer_range) = 0.02;  // std of the normal weight initialisation
+    // Per-layer head counts in [1, n_heads] and feed-forward sizes >= 1 (n_layers entries each),
+    // or empty for the uniform shape. n_heads still fixes head_dim = d_model / n_heads.
+    TORCH_ARG(std::vector<int64_t>, layer_heads);
+    TORCH_ARG(std::vector<int64_t>, layer_d_ff);
 };
 
 // Everything the encoder computed: the last layer and, when asked for, every layer's output
@@ -75,12 +91,17 @@ TORCH_MODULE(Embeddings);
 
 class MultiHeadSelfAttentionImpl : public torch::nn::Module {
 public:
-    explicit MultiHeadSelfAttentionImpl(const TransformerEncoderOptions& options);
+    // n_heads < 0: options.n_heads(); else that many heads of options.head_dim() each.
+    explicit MultiHeadSelfAttentionImpl(const TransformerEncoderOptions& options,
+                                        int64_t n_heads = -1);
     // x [B, T, d_model], additive_mask broadcastable to [B, n_heads, T, T] (or undefined).
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
 
     torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, output{nullptr};
     torch::nn::Dropout attention_dropout{nullptr};
+
+    int64_t n_heads() const { return n_heads_; }
+    int64_t head_dim() const { return head_dim_; }
 
 private:
     int64_t n_heads_;
@@ -90,7 +111,8 @@ TORCH_MODULE(MultiHeadSelfAttention);
 
 class FeedForwardImpl : public torch::nn::Module {
 public:
-    explicit FeedForwardImpl(const TransformerEncoderOptions& options);
+    // d_ff < 0: options.d_ff().
+    explicit FeedForwardImpl(const TransformerEncoderOptions& options, int64_t d_ff = -1);
     torch::Tensor forward(const torch::Tensor& x);
 
     torch::nn::Linear intermediate{nullptr}, output{nullptr};
@@ -102,7 +124,8 @@ TORCH_MODULE(FeedForward);
 
 class TransformerLayerImpl : public torch::nn::Module {
 public:
-    explicit TransformerLayerImpl(const TransformerEncoderOptions& options);
+    // Layer `index` takes its widths from options.heads_in_layer / d_ff_in_layer.
+    explicit TransformerLayerImpl(const TransformerEncoderOptions& options, int64_t index = 0);
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& additive_mask);
 
     MultiHeadSelfAttention attention{nullptr};
