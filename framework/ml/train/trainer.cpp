@@ -212,6 +212,10 @@ double Trainer::State::step_once(std::span<const Example> train, size_t begin, s
             grad_norm, step + 1));
     }
     optimizer->step();
+    {
+        torch::NoGradGuard no_grad;
+        task.after_step();
+    }
     return total_weight > 0 ? loss_sum : std::numeric_limits<double>::quiet_NaN();
 }
 

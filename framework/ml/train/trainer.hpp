@@ -84,6 +84,12 @@ public:
     // depend on the epoch only (e.g. gradual unfreezing via requires_grad_).
     virtual void on_epoch_begin(int64_t /*epoch*/) {}
 
+    // Called right after every optimizer step, with gradient recording off: the place to
+    // re-impose constraints on the weights the optimizer just moved (e.g. pruning masks, so
+    // that pruned weights stay exactly zero through fine-tuning). Snapshots of the best weights
+    // are taken after it.
+    virtual void after_step() {}
+
     // Extra state for exact resume (e.g. MlmMasker::generator_state()).
     virtual void save_state(torch::serialize::OutputArchive& /*archive*/) const {}
     virtual void load_state(torch::serialize::InputArchive& /*archive*/) {}
