@@ -132,6 +132,14 @@ Rows read_rows(sdk::RunContext& ctx, const fs::path& file, const Params& p) {
         if (!row.is_object())
             throw StageError(fmt::format("{}:{}: expected a JSON object, found {}",
                                          file.string(), line_no, row.type_name()));
+        // The validator refuses an augment stage upstream; this catches augmented rows that
+        // arrive as a file.
+        if (auto mark = row.find("augmented"); mark != row.end() && *mark == true)
+            throw StageError(fmt::format(
+                "{}:{}: row is marked \"augmented\": true (a synthetic copy made by the augment "
+                "stage); splitting augmented rows leaks copies of training rows into val/test. "
+                "Split the original rows and augment only the train output",
+                file.string(), line_no));
         if (!p.stratify.empty()) {
             auto key = field_key(row, p.stratify, "stratify", file, line_no);
             auto [it, added] = label_ids.try_emplace(std::move(key), label_ids.size());
@@ -241,8 +249,11 @@ public:
                    "row in every output. With group_by, rows sharing that field's value stay in "
                    "one split (sizes then approximate the targets) and stratification uses each "
                    "group's majority label. Rows keep their input order in every output; the "
-                   "result depends only on the seed and the input.")
+                   "result depends only on the seed and the input. Augmented rows (marked "
+                   "\"augmented\": true by the augment stage) are refused: augment after the "
+                   "split, on its train output.")
             .input("data", "jsonl", "rows to split (one JSON object per line)")
+            .refuses_augmented_input()
             .output("train", "jsonl", "training rows")
             .output("val", "jsonl", "validation rows (kfold: fold `fold`)")
             .output("test", "jsonl", "test rows (empty with 2 ratios or 2 sizes)")

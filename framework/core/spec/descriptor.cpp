@@ -253,6 +253,8 @@ std::vector<PortSpec> parse_ports(const json& j, const char* list, const char* s
             fail(pctx, fmt::format("field 'kind' must be \"file\" or \"dir\", got \"{}\"", p.kind));
         p.doc = optional_string(arr[i], "doc", pctx);
         p.optional = optional_bool(arr[i], "optional", pctx);
+        p.augmented = optional_bool(arr[i], "augmented", pctx);
+        p.refuses_augmented = optional_bool(arr[i], "refuses_augmented", pctx);
         ports.push_back(std::move(p));
     }
     return ports;
@@ -301,11 +303,15 @@ ParamSpec parse_param(const json& pj, const std::string& pctx) {
 }
 
 json port_to_json(const PortSpec& p) {
-    return {{"name", p.name},
-            {"type", p.type},
-            {"kind", p.kind},
-            {"doc", p.doc},
-            {"optional", p.optional}};
+    json j = {{"name", p.name},
+              {"type", p.type},
+              {"kind", p.kind},
+              {"doc", p.doc},
+              {"optional", p.optional}};
+    // Written only when set, so descriptors without the guard keep their earlier JSON.
+    if (p.augmented) j["augmented"] = true;
+    if (p.refuses_augmented) j["refuses_augmented"] = true;
+    return j;
 }
 
 }  // namespace

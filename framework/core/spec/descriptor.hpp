@@ -19,6 +19,10 @@ struct PortSpec {
     std::string kind;  // "file" or "dir"
     std::string doc;
     bool optional = false;
+    // Leakage guard (graft/stage.hpp): an output that carries augmented rows, and an input whose
+    // rows must not derive from one.
+    bool augmented = false;
+    bool refuses_augmented = false;
 };
 
 struct ParamSpec {

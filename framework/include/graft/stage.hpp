@@ -79,6 +79,24 @@ public:
     Descriptor& output_dir(std::string name, std::string type, std::string doc) {
         return output(std::move(name), std::move(type), std::move(doc), "dir");
     }
+    // Leakage guard. augmented_output() marks the last declared output as carrying augmented
+    // (synthetic) rows; refuses_augmented_input() marks the last declared input as one whose rows
+    // must not derive from augmented rows (e.g. a split's input, whose rows end up in validation
+    // and test sets). The validator rejects a pipeline in which such an input is downstream of
+    // an augmented output, however many stages lie between them. In the descriptor JSON these
+    // are the port fields "augmented" and "refuses_augmented" (absent = false).
+    Descriptor& augmented_output() {
+        if (j_["outputs"].empty())
+            throw std::logic_error("augmented_output(): declare the output port first");
+        j_["outputs"].back()["augmented"] = true;
+        return *this;
+    }
+    Descriptor& refuses_augmented_input() {
+        if (j_["inputs"].empty())
+            throw std::logic_error("refuses_augmented_input(): declare the input port first");
+        j_["inputs"].back()["refuses_augmented"] = true;
+        return *this;
+    }
     // Accept input ports of any name (each bound to a file or directory of any type).
     Descriptor& variadic_inputs(bool on = true) {
         j_["variadic_inputs"] = on;
