@@ -22,7 +22,7 @@ sdk::Descriptor EvaluateStage::describe() {
         .input("data", "jsonl", "rows to evaluate on")
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)
         .output("metrics", "metrics", "the report (JSON)")
-        .output("predictions", "jsonl", "classifiers: each row's label, prediction and class probabilities")
+        .output("predictions", "jsonl", "classifiers: each row's label, prediction, class probabilities (scores) and logits")
         .param_int("batch_size", 64, "rows per batch", 1)
         .param_int("max_len", 256, "tokens per row (longer rows are truncated)", 8, 4096)
         .param_string("text_field", "text", "field holding the text")
@@ -63,13 +63,17 @@ void EvaluateStage::run(sdk::RunContext& ctx) {
         if (truncated) ctx.info("{} rows longer than {} tokens were truncated", truncated, max_len);
         ml::ClassScores scores{arch.labels, std::vector<std::vector<double>>(examples.size()), true};
         ml::Labels pred(examples.size());
+        std::vector<std::vector<double>> logits(examples.size());
         const auto batches = ml::make_eval_batches(examples, batch_size, {tok.pad_id().value_or(0), ml::LabelKind::none, 0});
         std::size_t done = 0;
         for (const auto& b : batches) {
-            const auto probs = torch::softmax(model->forward(b.ids, b.attention_mask).to(torch::kFloat64), -1).contiguous();
+            const auto out = model->forward(b.ids, b.attention_mask).to(torch::kFloat64).contiguous();
+            const auto probs = torch::softmax(out, -1).contiguous();
             const auto* p = probs.data_ptr<double>();
+            const auto* l = out.data_ptr<double>();
             const auto k = static_cast<std::size_t>(probs.size(1));
             for (std::size_t j = 0; j < b.indices.size(); ++j) {
+                logits[b.indices[j]].assign(l + j * k, l + (j + 1) * k);
                 auto& row = scores.rows[b.indices[j]];
                 row.assign(p + j * k, p + (j + 1) * k);
                 pred[b.indices[j]] = arch.labels[static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin())];
@@ -89,7 +93,8 @@ void EvaluateStage::run(sdk::RunContext& ctx) {
         for (std::size_t i = 0; i < examples.size(); ++i) {
             sdk::json s = sdk::json::object();
             for (std::size_t c = 0; c < arch.labels.size(); ++c) s[arch.labels[c]] = scores.rows[i][c];
-            out.write({{"label", rows.labels[i]}, {"pred", pred[i]}, {"scores", s}});
+            // logits: the model's float32 outputs, exact as doubles (what graft predict prints too).
+            out.write({{"label", rows.labels[i]}, {"pred", pred[i]}, {"scores", s}, {"logits", logits[i]}});
         }
         out.close();
         ctx.info("accuracy {:.4f}, macro F1 {:.4f} on {} rows", r.accuracy, r.macro.f1, examples.size());
