@@ -15,6 +15,9 @@
 #   QUICK=1       a smoke run: N_TRAIN=256 N_VAL=128 EPOCHS=1 MAX_LEN=64 (numbers mean nothing)
 #   BF16=1        also train graft with precision = bf16 (0: skip)
 #   PYTHON_BF16=0 also train the Python loop under torch.autocast(bf16)
+#   BLAS_THREADS= if set, OPENBLAS_NUM_THREADS for both loops. Unset: OpenBLAS keeps its own
+#                 default (nproc threads, a pool apart from torch's intra-op threads: LibTorch 1.13
+#                 does not size it); the peak line reports what it was
 #   MAX_LOAD=     if set (e.g. 1.5), wait up to 15 min for the 1-min load average to drop below it
 #   OUT_DIR=      if set, results are also written to $OUT_DIR/results.jsonl
 #   KEEP=0        keep the work dir
@@ -108,6 +111,11 @@ if [[ -n "$MAX_LOAD" ]]; then
     done
 fi
 
+if [[ -n "${BLAS_THREADS:-}" ]]; then
+    [[ "$BLAS_THREADS" =~ ^[0-9]+$ && "$BLAS_THREADS" -ge 1 ]] || die "BLAS_THREADS must be a positive integer"
+    export OPENBLAS_NUM_THREADS="$BLAS_THREADS"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # machine and versions
 # ---------------------------------------------------------------------------------------------
@@ -126,6 +134,7 @@ echo "kernel:    $(uname -sr)"
 echo "load:      $load_before (1/5/15 min, before)"
 echo "graft:     $graft_version ($GRAFT_BIN, ${build_type:-unknown} build)"
 echo "torch:     $torch_version ($PY)"
+echo "openblas:  OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset} (both loops)"
 echo "threads=$THREADS train=$N_TRAIN val=$N_VAL epochs=$EPOCHS batch=$BATCH max_len=$MAX_LEN work=$WORK"
 echo
 
@@ -228,11 +237,12 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 jq -n --arg cpu "$cpu_model" --arg kernel "$(uname -sr)" --arg graft "$graft_version" \
     --arg build "${build_type:-unknown}" --arg torch "$torch_version" --arg isa "$bf16_isa" \
     --arg lb "$load_before" --arg la "$load_after" --argjson nproc "$(nproc)" \
+    --arg blas "${OPENBLAS_NUM_THREADS:-unset}" \
     --argjson threads "$THREADS" --argjson ntrain "$N_TRAIN" --argjson nval "$N_VAL" \
     --argjson epochs "$EPOCHS" --argjson batch "$BATCH" --argjson maxlen "$MAX_LEN" \
     --slurpfile loads "$R/loads.json" \
     '{nproc: $nproc, cpu: $cpu, bf16_isa: $isa, kernel: $kernel, graft: $graft, graft_build: $build,
-      torch: $torch, load_before: $lb, load_after: $la, threads: $threads, train_rows: $ntrain,
+      torch: $torch, openblas_num_threads_env: $blas, load_before: $lb, load_after: $la, threads: $threads, train_rows: $ntrain,
       val_rows: $nval, epochs: $epochs, batch_size: $batch, max_len: $maxlen,
       load1_before_run: $loads[0]}' >"$R/machine.json"
 

@@ -454,7 +454,8 @@ def cmd_train(args):
         if best is None or e["accuracy"] > best["accuracy"]:
             best = e
     out = {"kind": "python", "order": args.order, "precision": args.precision,
-           "threads": torch.get_num_threads(), "torch": torch.__version__, "seed": args.seed,
+           "threads": torch.get_num_threads(), "openblas_threads": openblas_threads(),
+           "torch": torch.__version__, "seed": args.seed,
            "train_rows": len(train), "val_rows": len(val), "epochs": args.epochs, "steps": step,
            "batch_size": args.batch_size, "real_tokens": real_tokens, "padded_tokens": padded_tokens,
            "pad_fraction": 1 - real_tokens / padded_tokens, "train_seconds": train_seconds,
@@ -472,9 +473,20 @@ def cmd_train(args):
     print(json.dumps({k: v for k, v in out.items() if k not in ("evals", "arch")}))
 
 
+def openblas_threads():
+    """The thread count of the OpenBLAS that torch loaded (ATen does not set it: OpenBLAS keeps its
+    own pool, nproc threads unless OPENBLAS_NUM_THREADS says otherwise); None if not OpenBLAS."""
+    import ctypes
+    try:
+        return int(ctypes.CDLL("libopenblas.so.0").openblas_get_num_threads())
+    except (OSError, AttributeError):
+        return None
+
+
 def cmd_peak(args):
     torch.set_num_threads(args.threads)
-    out = {"kind": "peak", "threads": torch.get_num_threads(), "size": args.size}
+    out = {"kind": "peak", "threads": torch.get_num_threads(), "openblas_threads": openblas_threads(),
+           "size": args.size}
     for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
         a = torch.randn(args.size, args.size).to(dtype)
         b = torch.randn(args.size, args.size).to(dtype)
@@ -571,7 +583,8 @@ def cmd_report(args):
     skip = runs[0]["steady_skips_steps"]
     print(f"({steps_total} steps; steady = after the first {skip} steps; GFLOP/s = useful training "
           f"FLOPs (training_flops) / train s)")
-    print(f"fp32 matmul peak ({peak['size']}^2 torch.mm, {peak['threads']} threads): "
+    print(f"fp32 matmul peak ({peak['size']}^2 torch.mm, {peak['threads']} threads, OpenBLAS "
+          f"{peak.get('openblas_threads')} threads): "
           f"{peak['fp32_gflops']:.1f} GFLOP/s; bf16 {peak['bf16_gflops']:.1f} GFLOP/s")
 
     by_name = {r["run"]: r for r in runs}
