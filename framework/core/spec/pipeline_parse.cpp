@@ -1,6 +1,7 @@
 // pipeline.toml -> PipelineSpec: TOML syntax, the file's structure and value types, and the
 // classification of input references. Checks against the stage catalogue are in
 // pipeline_validate.cpp.
+#include "core/spec/hpsearch_detail.hpp"
 #include "core/spec/spec_detail.hpp"
 #include "core/spec/sweep.hpp"
 #include "core/spec/toml_detail.hpp"
@@ -252,7 +253,7 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
     PipelineSpec spec;
     spec.file = std::filesystem::absolute(file).lexically_normal();
     spec.dir = spec.file.parent_path();
-    static const std::vector<std::string> allowed = {"pipeline", "stages", "sweep"};
+    static const std::vector<std::string> allowed = {"pipeline", "stages", "sweep", "hpsearch"};
     for (auto&& [k, v] : root) {
         if (k == "pipeline")
             p.parse_pipeline_table(v, spec);
@@ -260,6 +261,8 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
             p.parse_stages(v, spec);
         else if (k == "sweep")
             spec.sweep = detail::parse_sweep(v, display, p.diags);
+        else if (k == "hpsearch")
+            spec.hpsearch = detail::parse_hpsearch(v, display, p.diags);
         else
             p.unknown_key(v, std::string(k.str()), k.str(), allowed, "the pipeline file");
     }

@@ -4,6 +4,7 @@
 
 #include "core/spec/descriptor.hpp"
 #include "core/spec/diagnostic.hpp"
+#include "core/spec/hpsearch_spec.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -81,6 +82,7 @@ struct PipelineSpec {
     std::uint64_t seed = 0;
     std::vector<StageSpec> stages;  // in file order (sweep variants in place of their stage)
     std::optional<SweepSpec> sweep;
+    std::optional<HpSearchSpec> hpsearch;  // [hpsearch]: run by `graft hpsearch` (hpsearch.hpp)
 
     const StageSpec* find(std::string_view id) const;
     StageSpec* find(std::string_view id);
