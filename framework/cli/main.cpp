@@ -28,6 +28,8 @@ commands:
   dag FILE                print the stage graph as Graphviz dot (--mermaid for mermaid)
   runs [FILE]             list recorded runs; `runs show ID`, `runs compare A B`
   metrics FILE            latest metrics per stage (--json for {"stage": {"metric": value}})
+  hpsearch FILE           search the [hpsearch] params trial by trial (TPE or random); resumes
+                          after an interruption. --trials N, --status
   gc [FILE]               remove cache objects nothing references (--keep-last N, --max-size SIZE)
   predict DIR [--text T]  classify with a checkpoint or exported bundle (JSONL on stdin otherwise)
   help, --version
@@ -73,9 +75,11 @@ int main(int argc, char** argv) {
         if (verb == "runs") return cmd_runs(args);
         if (verb == "metrics") return cmd_metrics(args);
         if (verb == "gc") return cmd_gc(args);
+        if (verb == "hpsearch") return cmd_hpsearch(args, all);
         if (verb == "predict") return cmd_predict(args);
-        const std::vector<std::string> verbs = {"run",  "plan", "exec",    "config", "stages",
-                                                "dag",  "runs", "metrics", "gc",     "predict", "help"};
+        const std::vector<std::string> verbs = {"run",  "plan",    "exec", "config",  "stages",
+                                                "dag",  "runs",    "metrics", "gc", "predict",
+                                                "hpsearch", "help"};
         std::string hint = did_you_mean_hint(verb, verbs);
         fmt::print(stderr, "graft: unknown command '{}'{}\nrun `graft help` for the commands\n",
                    verb, hint.empty() ? "" : "; " + hint);
