@@ -35,6 +35,7 @@ public:
             if (st.descriptor) check_params(st);
             check_inputs(st);
         }
+        check_augment_leaks();
         check_cycles();
         detail::sort_by_location(diags_);
         return std::move(diags_);
@@ -229,6 +230,68 @@ private:
         else if (in->kind == "file" && is_dir)
             error(b.loc, key, fmt::format("input '{}' = '{}' is a directory", b.port, b.raw),
                   "a file", "");
+    }
+
+    // An input marked refuses_augmented (a split's data) must not read rows that derive from an
+    // output marked augmented, through any number of stages: the split would put synthetic copies
+    // of training rows into validation and test sets, and copies of one row on both sides.
+    void check_augment_leaks() {
+        for (const auto& st : spec_.stages) {
+            if (!st.descriptor) continue;
+            for (const auto& b : st.inputs) {
+                if (b.kind != InputBinding::Kind::StageOutput) continue;
+                const PortSpec* in = st.descriptor->find_input(b.port);
+                if (!in || !in->refuses_augmented) continue;
+                std::vector<const InputBinding*> chain;
+                std::set<std::string> visited;
+                if (const StageSpec* aug = find_augmented(b, chain, visited))
+                    report_augment_leak(st, b, *aug, chain);
+            }
+        }
+    }
+
+    // The stage with an augmented output that `b` reads, directly or through the inputs of the
+    // stages in between; `chain` gets the bindings from `b` up to that output.
+    const StageSpec* find_augmented(const InputBinding& b, std::vector<const InputBinding*>& chain,
+                                    std::set<std::string>& visited) const {
+        const StageSpec* producer = spec_.find(b.stage);
+        if (!producer || !producer->descriptor) return nullptr;
+        chain.push_back(&b);
+        const PortSpec* out = producer->descriptor->find_output(b.output);
+        if (out && out->augmented) return producer;
+        if (visited.insert(producer->id).second)
+            for (const auto& up : producer->inputs) {
+                if (up.kind != InputBinding::Kind::StageOutput) continue;
+                if (const StageSpec* aug = find_augmented(up, chain, visited)) return aug;
+            }
+        chain.pop_back();
+        return nullptr;
+    }
+
+    void report_augment_leak(const StageSpec& st, const InputBinding& b, const StageSpec& aug,
+                             const std::vector<const InputBinding*>& chain) {
+        std::vector<std::string> refs;
+        for (const InputBinding* c : chain) refs.push_back("'" + c->raw + "'");
+        const std::string via =
+            chain.size() > 1 ? fmt::format(" (via {})", join(refs, " <- ")) : std::string();
+        std::string aug_input = "its input";
+        for (const auto& in : aug.inputs)
+            if (!in.raw.empty()) {
+                aug_input = fmt::format("'{}'", in.raw);
+                break;
+            }
+        const std::string train_port =
+            st.descriptor->find_output("train") ? "train" : "<output>";
+        error(b.loc, fmt::format("stages.{}.inputs.{}", st.id, b.port),
+              fmt::format("input '{}' of stage '{}' (type '{}') reads rows augmented by stage "
+                          "'{}' ({}:{}){}; augmented copies of a row would land in the "
+                          "validation and test sets and leak the training rows into them",
+                          b.port, st.id, st.descriptor->type, aug.id, aug.loc.file,
+                          aug.loc.line, via),
+              "an input upstream of every augment stage",
+              fmt::format("split first and augment only the training rows: bind '{}' to "
+                          "{} (what '{}' reads) and give '{}' inputs = {{ data = \"{}.{}\" }}",
+                          b.port, aug_input, aug.id, aug.id, st.id, train_port));
     }
 
     void check_cycles() {
