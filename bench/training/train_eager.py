@@ -617,6 +617,10 @@ def cmd_report(args):
               f"{check['same_tokens_every_step']}; |loss diff| step 1 {check['loss_abs_diff_step1']:.2e}, "
               f"max over the first 10 steps {check['loss_abs_diff_max_first10']:.2e}, "
               f"max {check['loss_abs_diff_max']:.2e} ({check['steps_graft']} steps)")
+        if not check["same_tokens_every_step"]:
+            print("WARNING: the Python loop no longer sees graft's batches (its plan, seed or token ids "
+                  "differ from the finetune stage's): the graft-order comparison is not like for like; "
+                  "check train_eager.py against framework/ml/train/batching.cpp and the stage")
     if args.jsonl:
         with open(args.jsonl, "w") as f:
             for line in [dict(machine, kind="machine"), dict(peak)] + runs + [summary]:
