@@ -197,10 +197,15 @@ run_graft() { # precision
     local prec="$1" model
     echo "== graft $prec"
     note_load "graft $prec"
-    graft run -j 1 --threads "$THREADS" "$P" finetune --force finetune "${SETS[@]}" \
-        --set "stages.finetune.params.precision=$prec" 2>&1 | grep -E 'LibTorch|step [0-9]+/|best validation|ran |error|warning' || true
-    jq -e '.stages.finetune.metrics.train_tokens_per_s' "$LOCK" >/dev/null ||
-        die "graft's finetune stage left no metrics in $LOCK"
+    if ! graft run -j 1 --threads "$THREADS" "$P" finetune --force finetune "${SETS[@]}" \
+        --set "stages.finetune.params.precision=$prec" >"$R/graft-$prec.log" 2>&1; then
+        cat "$R/graft-$prec.log" >&2
+        die "graft run failed for precision $prec (log above, also in $R/graft-$prec.log)"
+    fi
+    grep -E 'LibTorch|step [0-9]+/|best validation|ran |warning' "$R/graft-$prec.log" || true
+    # The lock keeps the previous entry when a run does not record one: check it is this run's.
+    jq -e --arg p "$prec" '.stages.finetune | .params.precision == $p and (.metrics.train_tokens_per_s != null)' \
+        "$LOCK" >/dev/null || die "$LOCK holds no finetune metrics for precision $prec"
     jq '.stages.finetune | .metrics + {precision: .params.precision}' "$LOCK" >"$R/graft-$prec.json"
     model="$(object finetune model)"
     cp "$model/train_log.jsonl" "$R/graft-$prec.train_log.jsonl"
