@@ -1,7 +1,10 @@
 // Random and TPE proposals (see hpsearch_tpe.hpp).
 #include "core/spec/hpsearch_tpe.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -134,7 +137,15 @@ struct Axis {
         const double v = p->log ? std::exp(x) : x;
         if (p->kind == HpParam::Kind::Int)
             return static_cast<std::int64_t>(std::clamp(std::round(v), p->low, p->high));
-        return std::clamp(v, p->low, p->high);
+        return std::clamp(six_digits(v), p->low, p->high);
+    }
+    // Six significant digits: tables and --set lines stay readable, and what they show is
+    // exactly the value that ran.
+    static double six_digits(double v) {
+        const std::string text = fmt::format("{:.6g}", v);
+        double out = v;
+        std::from_chars(text.data(), text.data() + text.size(), out);
+        return out;
     }
     // log l(v) of a value under a model: density for floats, rounding-interval mass for ints.
     double log_score(const Parzen& m, const json& v) const {

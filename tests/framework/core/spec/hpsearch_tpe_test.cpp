@@ -110,6 +110,7 @@ TEST_CASE("hpsearch propose: every value stays inside its space", "[hpsearch]") 
             CHECK(p["x"].get<double>() <= 1e-2);
             CHECK(p["y"].get<double>() >= -3);
             CHECK(p["y"].get<double>() <= 2);
+            CHECK(hpsearch_value_text(p["y"]).size() <= 13);  // six significant digits at most
             REQUIRE(p["n"].is_number_integer());
             CHECK(p["n"].get<std::int64_t>() >= 1);
             CHECK(p["n"].get<std::int64_t>() <= 8);
