@@ -201,7 +201,9 @@ sdk::Descriptor AugmentStage::describe() {
                       "the pipeline file); read only when synonym_rate or insert_rate > 0")
         .param_string("text_field", "text", "field holding the text; the only field changed")
         .param_string("mark_field", "augmented",
-                      "field set to true on augmented copies (false on originals that lack it)")
+                      "field set to true on augmented copies (false on originals that lack "
+                      "it); the split stage refuses rows with \"augmented\": true at run time, so "
+                      "another name loses that second guard")
         .param_int("seed", -1, "-1 = the pipeline's per-stage seed, else this seed", -1);
 }
 
