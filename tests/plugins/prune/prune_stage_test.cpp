@@ -99,6 +99,19 @@ TEST_CASE("structured pruning removes heads and units and writes a smaller check
     CHECK(enc.layer_d_ff()[0] + enc.layer_d_ff()[1] == 32);
 }
 
+TEST_CASE("structured pruning by taylor importance scores on the train rows", "[prune][stage]") {
+    const auto r = prune({{"method", "structured"}, {"importance", "taylor"}, {"importance_batches", 2},
+                          {"heads_fraction", 0.5}, {"ffn_fraction", 0.25}, {"scope", "layer"}, {"epochs_per_step", 0}});
+    REQUIRE(r.status == 0);
+    CHECK(r.metrics.at("layer_0_heads") == 2);
+    CHECK(r.metrics.at("layer_1_heads") == 2);
+    CHECK(r.metrics.at("layer_0_ffn_units") == 24);
+    CHECK(r.metrics.at("fine_tuning_steps") == 0);
+    const auto loaded = graft::ml::load_checkpoint(r.outputs.at("model"));
+    CHECK(loaded.model->architecture().encoder.layer_heads() == std::vector<std::int64_t>{2, 2});
+    CHECK(loaded.config.extra.at("pruning").at("importance") == "taylor");
+}
+
 TEST_CASE("a target the model cannot meet fails the stage, and bad setups are named", "[prune][stage]") {
     // 30% of 8 heads: 2 or 3 heads are 25% or 37.5%, more than 0.5 points off.
     auto r = prune({{"method", "structured"}, {"heads_fraction", 0.3}, {"ffn_fraction", 0.0}, {"epochs_per_step", 0}});
