@@ -2,11 +2,14 @@
 #include "cli_common.hpp"
 
 #include "core/cache/disk.hpp"
+#include "core/cache/lockfile.hpp"
 #include "core/exec/runner.hpp"
+#include "core/spec/report.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <map>
 #include <thread>
 
 namespace graft::cli {
@@ -41,6 +44,14 @@ int execute(const std::string& file, const std::vector<std::string>& sets, RunOp
     }
     Runner runner(spec, *plugins, ws, disk, clock, status, &cancel);
     RunResult r = runner.run(opts);
+    // The pipeline's results table ([report]) closes a real run, from the lock file it just wrote.
+    if (spec.report && !opts.dry_run) {
+        if (auto lf = read_lockfile(disk, lock_path_for(spec.file))) {
+            std::map<std::string, std::map<std::string, double>> metrics;
+            for (const auto& [id, e] : lf->stages) metrics[id] = e.metrics;
+            fmt::print("\n{}", format_report_table(*spec.report, metrics));
+        }
+    }
     return r.exit_code;
 }
 

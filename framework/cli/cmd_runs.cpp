@@ -4,6 +4,7 @@
 #include "core/cache/lockfile.hpp"
 #include "core/exec/run_record.hpp"
 #include "core/exec/runner.hpp"
+#include "core/spec/report.hpp"
 #include "core/spec/sweep_report.hpp"
 
 #include <fmt/format.h>
@@ -174,12 +175,13 @@ int cmd_metrics(const std::vector<std::string>& args) {
     std::string file;
     po::options_description d("graft metrics options");
     d.add_options()("help,h", "show this help")("file", po::value(&file)->required(), "pipeline file")
-        ("json", "print {\"stage\": {\"metric\": value}} (and \"sweep\" with the best variant)");
+        ("json", "print {\"stage\": {\"metric\": value}} (and \"sweep\" with the best variant)")
+        ("all", "with a [report] section: also list every stage's metrics, not only the report table");
     d.add(global_options(g));
     po::positional_options_description pos;
     pos.add("file", 1);
     po::variables_map vm;
-    if (!parse_args(args, d, pos, vm, "graft metrics FILE [--json]")) return kOk;
+    if (!parse_args(args, d, pos, vm, "graft metrics FILE [--json] [--all]")) return kOk;
     RealDisk disk;
     const auto lock_file = lock_path_for(std::filesystem::absolute(file));
     auto lock = read_lockfile(disk, lock_file);
@@ -222,10 +224,19 @@ int cmd_metrics(const std::vector<std::string>& args) {
         std::cout << j.dump(2) << "\n";
         return kOk;
     }
-    for (const auto& [id, e] : lock->stages) {
-        if (e.metrics.empty()) continue;
-        fmt::print("{}\n", id);
-        for (const auto& [k, v] : e.metrics) fmt::print("  {:<28} {}\n", k, format_metric(v));
+    // With a [report] section the table is the answer; --all lists every stage's metrics too.
+    const bool listing = !spec.report || vm.count("all");
+    if (listing) {
+        for (const auto& [id, e] : lock->stages) {
+            if (e.metrics.empty()) continue;
+            fmt::print("{}\n", id);
+            for (const auto& [k, v] : e.metrics) fmt::print("  {:<28} {}\n", k, format_metric(v));
+        }
+    }
+    if (spec.report) {
+        std::map<std::string, std::map<std::string, double>> metrics;
+        for (const auto& [id, e] : lock->stages) metrics[id] = e.metrics;
+        fmt::print("{}{}", listing ? "\n" : "", format_report_table(*spec.report, metrics));
     }
     if (report) fmt::print("\n{}", format_sweep_table(*spec.sweep, *report));
     return kOk;

@@ -3,6 +3,7 @@
 // pipeline_validate.cpp.
 #include "core/spec/hpsearch_detail.hpp"
 #include "core/spec/spec_detail.hpp"
+#include "core/spec/report_detail.hpp"
 #include "core/spec/sweep.hpp"
 #include "core/spec/toml_detail.hpp"
 
@@ -253,7 +254,7 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
     PipelineSpec spec;
     spec.file = std::filesystem::absolute(file).lexically_normal();
     spec.dir = spec.file.parent_path();
-    static const std::vector<std::string> allowed = {"pipeline", "stages", "sweep", "hpsearch"};
+    static const std::vector<std::string> allowed = {"pipeline", "stages", "sweep", "hpsearch", "report"};
     for (auto&& [k, v] : root) {
         if (k == "pipeline")
             p.parse_pipeline_table(v, spec);
@@ -261,6 +262,8 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
             p.parse_stages(v, spec);
         else if (k == "sweep")
             spec.sweep = detail::parse_sweep(v, display, p.diags);
+        else if (k == "report")
+            spec.report = detail::parse_report(v, display, p.diags);
         else if (k == "hpsearch")
             spec.hpsearch = detail::parse_hpsearch(v, display, p.diags);
         else
@@ -272,6 +275,7 @@ PipelineSpec convert(const toml::table& root, const std::filesystem::path& file,
                            "start the file with [pipeline] and name = \"<pipeline name>\""});
     // Variants are made from a well-formed file only: stage errors would repeat in every copy.
     if (spec.sweep && p.diags.empty()) detail::expand_sweep(spec, p.diags);
+    if (spec.report && p.diags.empty()) detail::validate_report(spec, p.diags);
     if (!p.diags.empty()) {
         detail::sort_by_location(p.diags);
         throw PipelineError(std::move(p.diags));

@@ -95,6 +95,17 @@ std::string pipeline_to_toml(const PipelineSpec& spec) {
         for (const auto& v : sw.variants) out += "#   " + v.id + "\n";
     }
     for (const auto& st : spec.stages) print_stage(out, st);
+    if (spec.report) {
+        const ReportSpec& r = *spec.report;
+        auto list = [](const std::vector<std::string>& xs) {
+            std::string s = "[";
+            for (const auto& x : xs) s += (s.size() > 1 ? ", " : "") + detail::toml_quote(x);
+            return s + "]";
+        };
+        out += "\n[report]\n";
+        if (!r.title.empty()) out += fmt::format("title = {}\n", detail::toml_quote(r.title));
+        out += fmt::format("stages = {}\nmetrics = {}\n", list(r.stages), list(r.metrics));
+    }
     return out;
 }
 

@@ -75,6 +75,15 @@ struct SweepSpec {
     std::vector<SweepVariant> variants;  // filled by expansion, in grid order
 };
 
+// The [report] section (report.hpp): the stages and metrics of the pipeline's results table.
+struct ReportSpec {
+    std::string title;
+    std::vector<std::string> stages;      // after validation: swept stages replaced by their variants
+    std::vector<SourceLoc> stage_locs;    // as written, one per listed stage
+    std::vector<std::string> metrics;
+    SourceLoc loc;                        // of [report]
+};
+
 struct PipelineSpec {
     std::filesystem::path file;  // absolute path of pipeline.toml
     std::filesystem::path dir;   // its directory: base for relative paths
@@ -82,6 +91,7 @@ struct PipelineSpec {
     std::uint64_t seed = 0;
     std::vector<StageSpec> stages;  // in file order (sweep variants in place of their stage)
     std::optional<SweepSpec> sweep;
+    std::optional<ReportSpec> report;      // [report]: the results table (report.hpp)
     std::optional<HpSearchSpec> hpsearch;  // [hpsearch]: run by `graft hpsearch` (hpsearch.hpp)
 
     const StageSpec* find(std::string_view id) const;

@@ -149,7 +149,7 @@ input = { data = "x" }
                    "'seed'?"));
     CHECK(contains(all,
                    ":4:1: error: stage: unknown key 'stage' in the pipeline file (expected "
-                   "one of: pipeline, stages, sweep)\n  hint: did you mean 'stages'?"));
+                   "one of: pipeline, stages, sweep, hpsearch, report)\n  hint: did you mean 'stages'?"));
     CHECK(contains(all, ":7:7: error: stages.b.use: unknown key 'use' in stage 'b'"));
     CHECK(contains(all, "did you mean 'uses'?"));
     CHECK(contains(all, "stages.b.input: unknown key 'input'"));
