@@ -86,10 +86,26 @@ std::string best_text(const HpSearchSpec& search, const std::vector<HpTrial>& tr
     return fmt::format("best {:.6g} at trial {}", *trials[*best].metric, trials[*best].number);
 }
 
-int show_status(const std::string& file, const PipelineSpec& spec, const Search& s) {
+int show_status(const std::string& file, const PipelineSpec& spec, const Search& s, bool as_json) {
     const HpJournalContents c = read_hp_journal(s.journal);
     for (const auto& w : c.warnings) spdlog::warn("{}", w);
     const HpSearchSpec& search = *spec.hpsearch;
+    if (as_json) {
+        json j;
+        j["search"] = s.digest;
+        j["journal"] = s.journal.string();
+        j["metric"] = search.metric_stage + "." + search.metric;
+        j["goal"] = search.maximize ? "max" : "min";
+        j["budget"] = search.trials;
+        j["trials"] = json::array();
+        for (const auto& t : c.trials) j["trials"].push_back(hp_trial_to_json(t));
+        j["best"] = nullptr;
+        if (const auto best = hpsearch_best(search, c.trials))
+            j["best"] = {{"trial", c.trials[*best].number}, {"params", c.trials[*best].params},
+                         {"metric", *c.trials[*best].metric}};
+        fmt::print("{}\n", j.dump(2));
+        return kOk;
+    }
     if (c.header.is_null()) {
         fmt::print("hpsearch {}: no trials recorded yet ({}); run `graft hpsearch {}`\n",
                    s.digest.substr(0, 12), s.journal.string(), file);
@@ -217,6 +233,7 @@ int cmd_hpsearch(const std::vector<std::string>& args, const std::vector<std::st
         ("trials", po::value(&trials)->value_name("N"),
          "the budget: trials in the journal, the recorded ones included (default: [hpsearch] trials)")
         ("status", "show the recorded trials and the best one; run nothing")
+        ("json", "with --status: {\"search\", \"journal\", \"metric\", \"goal\", \"budget\", \"trials\": [...], \"best\"}")
         ("set", po::value(&sets)->composing()->value_name("KEY=VALUE"),
          "override a pipeline value (part of the search's identity: another value starts another search)")
         ("jobs,j", po::value(&opts.jobs)->default_value(1), "stages to run in parallel within a trial")
@@ -227,7 +244,7 @@ int cmd_hpsearch(const std::vector<std::string>& args, const std::vector<std::st
     po::positional_options_description pos;
     pos.add("file", 1);
     po::variables_map vm;
-    if (!parse_args(args, d, pos, vm, "graft hpsearch FILE [--trials N] [--status] [options]")) return kOk;
+    if (!parse_args(args, d, pos, vm, "graft hpsearch FILE [--trials N] [--status [--json]] [options]")) return kOk;
     g.verbosity = vm.count("verbose") ? 1 : vm.count("quiet") ? -1 : 0;
     if (opts.jobs < 1) throw UsageError("--jobs must be at least 1");
     if (vm.count("trials") && trials < 1) throw UsageError("--trials must be at least 1");
@@ -243,7 +260,8 @@ int cmd_hpsearch(const std::vector<std::string>& args, const std::vector<std::st
     validate_hpsearch(spec);
     if (vm.count("trials")) spec.hpsearch->trials = static_cast<std::size_t>(trials);
     const Search s = search_paths(spec, workspace_for(g, spec));
-    if (vm.count("status")) return show_status(file, spec, s);
+    if (vm.count("json") && !vm.count("status")) throw UsageError("--json goes with --status");
+    if (vm.count("status")) return show_status(file, spec, s, vm.count("json") > 0);
     return run_search(file, spec, *plugins, g, s, opts, vm.count("wait") > 0);
 }
 

@@ -169,6 +169,18 @@ TEST_CASE("hpsearch: a raised budget continues the search; --status shows the jo
     CHECK(status.out.find("2 of 4 trials recorded") != std::string::npos);
     CHECK(status.out.find("trial  score.env.X  score.env.Y  score.value  status  run") != std::string::npos);
     CHECK(p.lines("score.log").size() == 2);  // --status runs nothing
+    const RunResult js = p.graft("hpsearch", {"--status", "--json"});
+    INFO(describe(js));
+    const auto j = nlohmann::json::parse(js.out, nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j["budget"] == 4);
+    CHECK(j["metric"] == "score.value");
+    REQUIRE(j["trials"].size() == 2);
+    CHECK(j["trials"] == nlohmann::json(trials_of(*journal)));
+    const auto& best = j["best"];
+    const auto& t0 = j["trials"][0];
+    const auto& t1 = j["trials"][1];
+    CHECK(best["metric"] == std::min(t0["metric"].get<double>(), t1["metric"].get<double>()));
 
     const RunResult more = p.graft("hpsearch", {"--trials", "5"});
     INFO(describe(more));
