@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <dlfcn.h>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -93,6 +95,24 @@ void cap_onednn_isa() {
     setenv("DNNL_MAX_CPU_ISA", "AVX512_CORE_BF16", 0);
 }
 
+int set_blas_threads(const std::string& blas_path, int n) {
+    if (blas_path.empty()) return 0;
+    // RTLD_NOLOAD: a handle to the copy already mapped, never a second one.
+    void* lib = dlopen(blas_path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (!lib) return 0;
+    using SetFn = void (*)(int);
+    using GetFn = int (*)();
+    const auto set = reinterpret_cast<SetFn>(dlsym(lib, "openblas_set_num_threads"));
+    const auto get = reinterpret_cast<GetFn>(dlsym(lib, "openblas_get_num_threads"));
+    int in_effect = 0;
+    if (set && get) {
+        set(std::max(1, n));
+        in_effect = get();
+    }
+    dlclose(lib);  // drops only the reference taken above
+    return in_effect;
+}
+
 RuntimeInfo init_runtime(int threads, Precision precision) {
     (void)kIsaCapped;
     cap_onednn_isa();
@@ -113,6 +133,11 @@ RuntimeInfo init_runtime(int threads, Precision precision) {
     info.matmul_gflops = time_matmul_gflops();  // after its warm-up the BLAS is mapped
     const BlasLibrary blas = blas_library_from_maps(read_self_maps());
     info.blas_library = blas.path;
+    if (!std::getenv("OPENBLAS_NUM_THREADS")) {
+        int n = 1;
+        if (const char* v = std::getenv("GRAFT_BLAS_THREADS")) n = std::max(1, std::atoi(v));
+        info.blas_threads = set_blas_threads(blas.path, n);
+    }
     const bool slow = blas.kind == BlasLibrary::Kind::reference ||
                       (blas.kind == BlasLibrary::Kind::none && info.matmul_gflops < kSlowBlasGflops);
     if (slow) {

@@ -17,6 +17,7 @@ const char* to_string(Precision precision);
 
 struct RuntimeInfo {
     int threads = 1;            // intra-op threads now in effect
+    int blas_threads = 0;       // OpenBLAS's own pool size now in effect (0: not an OpenBLAS)
     double matmul_gflops = 0;   // fp32 256x256 matmul throughput measured at start-up
     std::string blas_library;   // the BLAS file mapped into this process ("" if none found)
     std::string warning;        // empty, or a message for the host to print (slow BLAS, ...)
@@ -32,11 +33,20 @@ struct BlasLibrary {
 };
 BlasLibrary blas_library_from_maps(const std::string& maps);
 
+// OpenBLAS keeps a thread pool of its own, sized to the machine, that at::set_num_threads does
+// not touch: next to LibTorch's intra-op threads it oversubscribes the cores (and its idle
+// threads spin). Sets that pool to `n` threads through the mapped library's
+// openblas_set_num_threads (found by path, since plugins load LibTorch privately) and returns the
+// size in effect, or 0 when the BLAS is not OpenBLAS.
+int set_blas_threads(const std::string& blas_path, int n);
+
 // Sets the oneDNN ISA cap (unless the user set ONEDNN_MAX_CPU_ISA already), the intra-op thread
 // count (threads <= 0: keep LibTorch's default) and, the first time only, the inter-op thread
 // count (LibTorch refuses a second change), then times a 256x256 fp32 matmul. When the BLAS mapped
 // into the process is the reference one (or cannot be identified and the matmul runs under ~10
-// GFLOP/s), RuntimeInfo::warning says how to install OpenBLAS.
+// GFLOP/s), RuntimeInfo::warning says how to install OpenBLAS. OpenBLAS's own pool is set to one
+// thread (LibTorch parallelises around its BLAS calls), or to $GRAFT_BLAS_THREADS when set; an
+// explicit $OPENBLAS_NUM_THREADS is left alone.
 // Safe to call more than once; call it before building models so the ISA cap is in place.
 RuntimeInfo init_runtime(int threads, Precision precision = Precision::fp32);
 

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <string>
+#include <thread>
+
 using graft::ml::BlasLibrary;
 using graft::ml::blas_library_from_maps;
 
@@ -43,4 +47,21 @@ TEST_CASE("this process runs on an identified BLAS and reports it", "[train][run
     const auto info = graft::ml::init_runtime(1);
     CHECK_FALSE(info.blas_library.empty());  // set-up installs OpenBLAS
     CHECK(info.warning.empty());
+}
+
+TEST_CASE("OpenBLAS's own thread pool follows graft, not the machine", "[train][runtime]") {
+    const auto info = graft::ml::init_runtime(1);
+    if (info.blas_library.find("openblas") == std::string::npos) {
+        WARN("the BLAS is not OpenBLAS: " << info.blas_library);
+        return;
+    }
+    if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("GRAFT_BLAS_THREADS")) {
+        WARN("an explicit BLAS thread count is set");
+        return;
+    }
+    CHECK(info.blas_threads == 1);
+    if (std::thread::hardware_concurrency() >= 2) CHECK(graft::ml::set_blas_threads(info.blas_library, 2) == 2);
+    CHECK(graft::ml::set_blas_threads(info.blas_library, 1) == 1);
+    CHECK(graft::ml::set_blas_threads("", 2) == 0);
+    CHECK(graft::ml::set_blas_threads("/nonexistent/libopenblas.so.0", 2) == 0);
 }
