@@ -22,6 +22,8 @@ PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   # scikit-learn checks graft's metric implementations in the tests.
   python3 python3-sklearn
+  # WordNet 3.0 database files: the augment stage's synonyms (read directly, no library).
+  wordnet-base
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
