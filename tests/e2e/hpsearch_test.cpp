@@ -13,7 +13,8 @@ using namespace std::chrono_literals;
 
 // prep runs once for the whole search (cached); score logs every execution to ../score.log and
 // reports value = (X - 3)^2 (+ 50 for Y = "b"). With ../hold present, its third execution
-// writes its pid to ../marker and sleeps: the moment the test kills graft.
+// writes its pid to ../marker and sleeps: the moment the test kills graft. (The waits are long
+// because the first graft after a rebuild loads every plugin to refresh its descriptor cache.)
 const char* const kPipeline = R"toml([pipeline]
 name = "hp"
 seed = 5
@@ -29,7 +30,7 @@ inputs = { base = "prep.out" }
 [stages.score.params]
 cmd = """
 echo "X=$X Y=$Y" >> ../score.log
-if [ -e ../hold ] && [ "$(wc -l < ../score.log)" -eq 3 ]; then echo $$ > ../marker; sleep 60; fi
+if [ -e ../hold ] && [ "$(wc -l < ../score.log)" -eq 3 ]; then echo $$ > ../marker; sleep 120; fi
 b=0; if [ "$Y" = b ]; then b=50; fi
 printf '{"value": %d}' $(( (X - 3) * (X - 3) + b )) > {out}/metrics.json
 """
@@ -92,7 +93,7 @@ TEST_CASE("hpsearch resume after kill continues from the recorded trials", "[e2e
     write_text(p.root() / "hold", "");
     BackgroundGraft g({"hpsearch", "hp.toml"}, p.dir());
     std::optional<pid_t> shell;
-    const bool held = wait_until([&] { return (shell = read_pid(p.root() / "marker")) || !g.running(); }, 20000ms);
+    const bool held = wait_until([&] { return (shell = read_pid(p.root() / "marker")) || !g.running(); }, 60000ms);
     INFO("graft stderr so far:\n" << g.err_so_far());
     REQUIRE(held);
     REQUIRE(shell);
@@ -151,6 +152,31 @@ TEST_CASE("hpsearch resume after kill continues from the recorded trials", "[e2e
     INFO(describe(again));
     CHECK(again.code == 0);
     CHECK(p.lines("score.log").size() == 5);
+}
+
+TEST_CASE("hpsearch: Ctrl-C in a trial exits 130 without recording it; the re-run resumes", "[e2e][hpsearch]") {
+    Project p(kPipeline, "hp.toml");
+    write_text(p.root() / "hold", "");
+    BackgroundGraft g({"hpsearch", "hp.toml"}, p.dir());
+    const bool held = wait_until([&] { return read_pid(p.root() / "marker") || !g.running(); }, 60000ms);
+    INFO("graft stderr so far:\n" << g.err_so_far());
+    REQUIRE(held);
+    ::kill(g.pid(), SIGINT);
+    const RunResult stopped = g.wait();
+    INFO(describe(stopped));
+    CHECK(stopped.code == 130);
+    CHECK(stopped.err.find("interrupted in trial 3: not recorded") != std::string::npos);
+    const auto journal = journal_of(p);
+    REQUIRE(journal);
+    CHECK(trials_of(*journal).size() == 2);
+
+    fs::remove(p.root() / "hold");
+    const RunResult r = p.graft("hpsearch");
+    INFO(describe(r));
+    REQUIRE(r.code == 0);
+    const auto trials = trials_of(*journal);
+    REQUIRE(trials.size() == 4);
+    CHECK(p.lines("score.log")[2] == params_line(trials[2]));  // the interrupted point, again
 }
 
 TEST_CASE("hpsearch: a raised budget continues the search; --status shows the journal", "[e2e][hpsearch]") {
