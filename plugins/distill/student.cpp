@@ -33,7 +33,8 @@ ml::ModelArchitecture student_architecture(const ml::ModelArchitecture& teacher,
             "n_heads = {} does not divide d_model = {}{}: set n_heads to a divisor of d_model", n_heads,
             d_model, shape.n_heads > 0 ? "" : " (n_heads defaults to the teacher's)"));
     ml::ModelArchitecture a = teacher;
-    a.encoder.n_layers(n_layers).d_model(d_model).n_heads(n_heads).d_ff(d_ff);
+    // A structurally pruned teacher has per-layer widths; the student is uniform at its own sizes.
+    a.encoder.n_layers(n_layers).d_model(d_model).n_heads(n_heads).d_ff(d_ff).layer_heads({}).layer_d_ff({});
     try {
         a.validate();
     } catch (const std::exception& e) {
@@ -68,6 +69,9 @@ void init_from_teacher_layers(ml::TaskModelImpl& student, const ml::TaskModelImp
     differ("pre_ln", s.pre_ln(), t.pre_ln());
     differ("activation", s.activation(), t.activation());
     differ("num_labels", student.architecture().num_labels(), teacher.architecture().num_labels());
+    if (!t.uniform())
+        diffs.push_back("the teacher was structurally pruned (its layers differ in heads or "
+                        "feed-forward units)");
     if (!diffs.empty())
         throw std::invalid_argument(fmt::format(
             "init = \"teacher_layers\" copies teacher tensors, so the shapes must match, but {}: "

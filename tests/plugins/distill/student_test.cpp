@@ -129,3 +129,18 @@ TEST_CASE("DistillTask trains the student and the projections, never the teacher
     const auto direct = teacher->forward(batch.ids, batch.attention_mask);
     CHECK(torch::allclose(direct, cached, 1e-5, 1e-6));
 }
+
+TEST_CASE("a structurally pruned teacher gives a uniform student; teacher_layers init refuses it",
+          "[distill][student]") {
+    auto t = teacher_arch();
+    t.encoder.layer_heads({2, 1, 1, 2}).layer_d_ff({32, 20, 12, 32});
+    REQUIRE_FALSE(t.encoder.uniform());
+    const auto s = student_architecture(t, {});
+    CHECK(s.encoder.uniform());
+    CHECK(s.encoder.n_layers() == 2);
+    // Same depth and widths as the pruned teacher's nominal ones, but its layers are narrower.
+    auto same = student_architecture(t, {4, 0, 0, 0});
+    auto student = ml::build_model(same);
+    auto teacher = ml::build_model(t);
+    CHECK_THROWS_WITH(init_from_teacher_layers(*student, *teacher), Catch::Contains("structurally pruned"));
+}
