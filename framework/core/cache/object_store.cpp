@@ -96,6 +96,18 @@ fs::path ObjectStore::make_temp_dir(std::string_view tag) {
     }
 }
 
+fs::path ObjectStore::rename_temp_dir(const fs::path& dir, std::string_view tag) {
+    std::string prefix = std::to_string(::getpid()) + "-";
+    std::string suffix = "-" + sanitize_tag(tag);
+    for (;;) {
+        fs::path p = ws_.tmp() / (prefix + std::to_string(++g_temp_counter) + suffix);
+        // Like make_temp_dir, skip names a dead process with our (recycled) pid left behind;
+        // rename() would replace an empty one silently and refuses a non-empty one.
+        if (disk_.stat(p).exists) continue;
+        if (disk_.rename(dir, p)) return p;
+    }
+}
+
 int ObjectStore::clean_stale_temps() {
     int removed = 0;
     for (const auto& name : disk_.list_dir(ws_.tmp())) {

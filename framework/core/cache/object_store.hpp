@@ -20,6 +20,10 @@ public:
     Digest publish(const fs::path& temp_path);
     // A fresh private directory under tmp/, named <pid>-<counter>-<tag>.
     fs::path make_temp_dir(std::string_view tag);
+    // Gives one of this process's temp directories the fresh name make_temp_dir(tag) would pick
+    // (a rename: no new inode) and returns it. The caller must have emptied it, or kept only what
+    // it means to reuse. A stray writer still holding the old path finds it gone, as if removed.
+    fs::path rename_temp_dir(const fs::path& dir, std::string_view tag);
     // Removes tmp/ entries whose owning pid is no longer alive (left by a killed run).
     // Returns how many were removed.
     int clean_stale_temps();

@@ -222,6 +222,9 @@ RunResult Runner::run(const RunOptions& opts) {
     const int budget = opts.threads > 0 ? opts.threads
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads_per_stage = std::max(1, budget / jobs);
+    // Declared before the executor, so it outlives the workers that use it.
+    TempDirPool temps(disk_, objects, {kScratchSubdir, kOutputsSubdir},
+                      static_cast<std::size_t>(jobs));
     LocalExecutor executor(jobs);
     int in_flight = 0;
     bool stop_dispatch = false;
@@ -296,7 +299,8 @@ RunResult Runner::run(const RunOptions& opts) {
                                 },
                                 [&, id](std::uint64_t a, std::uint64_t b, const std::string& u) {
                                     status_.stage_progress(id, a, b, u);
-                                }};
+                                },
+                                &temps};
                 StageJobResult r = execute_stage(*job, env);
                 if (!r.ok) log->write(abi::LogLevel::error, r.error);
                 {

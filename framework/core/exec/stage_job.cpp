@@ -41,19 +41,19 @@ StageJobResult execute_stage(const StageJob& job, StageJobEnv& env) {
     const auto t0 = env.clock.steady_ns();
     fs::path tmp;
     try {
-        tmp = env.objects.make_temp_dir(stage.id);
+        tmp = env.temps ? env.temps->acquire(stage.id) : env.objects.make_temp_dir(stage.id);
         StageRunSpec spec;
         spec.stage_id = stage.id;
         spec.params_json = stage.resolved_params.dump();
         spec.inputs = job.inputs;
-        spec.scratch_dir = tmp / "scratch";
+        spec.scratch_dir = tmp / kScratchSubdir;
         spec.pipeline_dir = job.pipeline_dir;
         spec.seed = job.seed;
         spec.threads = job.threads;
         spec.cancel = env.cancel;
         fs::create_directories(spec.scratch_dir);
         for (const auto& port : stage.descriptor->outputs) {
-            auto p = tmp / "out" / port.name;
+            auto p = tmp / kOutputsSubdir / port.name;
             if (port.kind == "dir")
                 fs::create_directories(p);
             else
@@ -94,9 +94,12 @@ StageJobResult execute_stage(const StageJob& job, StageJobEnv& env) {
         result.error = e.what();
     }
     result.seconds = static_cast<double>(env.clock.steady_ns() - t0) / 1e9;
-    if (!tmp.empty()) {
+    // What is left is scratch and a failed run's outputs; published outputs were moved out.
+    if (!tmp.empty() && env.temps) {
+        env.temps->release(tmp);
+    } else if (!tmp.empty()) {
         std::error_code ec;
-        fs::remove_all(tmp, ec);  // leftovers of a failed run; published outputs were moved out
+        fs::remove_all(tmp, ec);
     }
     return result;
 }

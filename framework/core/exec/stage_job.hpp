@@ -6,6 +6,7 @@
 #include "core/cache/action_cache.hpp"
 #include "core/cache/object_store.hpp"
 #include "core/exec/clock.hpp"
+#include "core/exec/temp_pool.hpp"
 #include "core/plugin/plugin_host.hpp"
 #include "core/plugin/stage_context.hpp"
 #include "core/spec/pipeline_spec.hpp"
@@ -15,6 +16,10 @@
 #include <string>
 
 namespace graft {
+
+// A stage's temp directory holds these two: scratch space and the output slots (out/<port>).
+inline constexpr const char* kScratchSubdir = "scratch";
+inline constexpr const char* kOutputsSubdir = "out";
 
 struct StageJob {
     const StageSpec* stage = nullptr;                  // validated
@@ -42,6 +47,9 @@ struct StageJobEnv {
     const std::atomic<bool>* cancel = nullptr;
     StageContext::LogSink log;
     StageContext::ProgressSink progress;
+    // Where the stage's temp directory comes from and goes back to; without a pool it is made
+    // and removed for this stage alone.
+    TempDirPool* temps = nullptr;
 };
 
 StageJobResult execute_stage(const StageJob& job, StageJobEnv& env);
