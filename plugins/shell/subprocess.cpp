@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -140,6 +141,7 @@ SubprocessResult run_subprocess(const SubprocessSpec& spec, const LineSink& on_s
     bool out_open = true, err_open = true, exited = false;
     int status = 0;
     auto kill_deadline = std::chrono::steady_clock::time_point::max();
+    auto reap_wait = std::chrono::microseconds(20);
     char buf[65536];
 
     while (!exited || out_open || err_open) {
@@ -161,7 +163,12 @@ SubprocessResult run_subprocess(const SubprocessSpec& spec, const LineSink& on_s
         // still noticed; with one, the timeout only bounds the cancellation check.
         const int timeout_ms = pidfd.get() >= 0 ? 100 : 5;
         const int pr = n > 0 ? ::poll(fds, static_cast<nfds_t>(n), timeout_ms) : 0;
-        if (n == 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+        if (n == 0) {
+            // Pipes closed, no pidfd: the command is exiting; reap it within microseconds
+            // rather than a fixed 5 ms nap per stage, backing off to 5 ms if it lingers.
+            std::this_thread::sleep_for(reap_wait);
+            reap_wait = std::min(reap_wait * 2, std::chrono::microseconds(5000));
+        }
         if (pr < 0 && errno != EINTR) break;
         auto drain = [&](int idx, Fd& fd, LineBuffer& lines, bool& open) {
             if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
