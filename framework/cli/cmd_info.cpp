@@ -96,6 +96,9 @@ int cmd_stages(const std::vector<std::string>& args) {
     }
     fmt::print("{} (version {}) from {}\n{}\n\n", desc->type, desc->version,
                plugins->library_path(type).string(), desc->doc);
+    if (desc->exclusive)
+        fmt::print("runs exclusively: never alongside another exclusive stage in one process (it uses "
+                   "process-wide state such as LibTorch's random generator); gets the whole thread budget\n\n");
     fmt::print("inputs:{}\n", desc->variadic_inputs ? " any port names (files or directories)" : "");
     for (const auto& p : desc->inputs)
         fmt::print("  {:<18} {:<13} {}{}\n", p.name, p.type + " " + p.kind, p.doc,

@@ -21,6 +21,7 @@ sdk::Descriptor DistillStage::describe() {
                "hidden_mse * MSE(hidden states). Teacher logits are computed once up front. Reports "
                "parameter counts, batch-1 CPU latency of both models and validation accuracy. A student "
                "not smaller than the teacher is allowed, with a warning.")
+        .exclusive()  // LibTorch global RNG and thread pool
         .input_dir("teacher", "model", "the teacher checkpoint (a sequence classifier)")
         .input("train", "jsonl", "labelled training rows")
         .input("val", "jsonl", "labelled rows for model selection and the accuracy metrics", true)

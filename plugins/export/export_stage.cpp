@@ -35,6 +35,7 @@ sdk::Descriptor ExportStage::describe() {
                "(p50/p90 ms), timed on the written bundle through graft predict's own code path: "
                "tokenization, one forward pass and the softmax per text, without process start-up and "
                "model loading. Language models and token classifiers are refused.")
+        .exclusive()  // LibTorch thread pool; latency timing wants the machine to itself
         .input_dir("model", "model", "the classifier checkpoint (a finetune or distill output)")
         .input_dir("tokenizer", "tokenizer",
                    "tokenizer to bundle, e.g. the one evaluate used (default: the checkpoint's tokenizer.json)", true)

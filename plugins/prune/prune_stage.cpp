@@ -92,6 +92,7 @@ sdk::Descriptor PruneStage::describe() {
                "2017) with epochs_per_step of fine-tuning on 'train' after every step; masks stay applied "
                "through fine-tuning. The achieved sparsity is measured on the written weights (overall and per "
                "layer) and the stage fails if it misses the target by more than 0.5 points.")
+        .exclusive()  // LibTorch global RNG and thread pool
         .input_dir("model", "model", "the classifier checkpoint to prune (a finetune or distill output)")
         .input("train", "jsonl", "labelled rows for fine-tuning between steps and for taylor importance", true)
         .input("val", "jsonl", "labelled rows: accuracy before and after, model selection while fine-tuning", true)

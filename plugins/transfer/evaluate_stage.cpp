@@ -18,8 +18,10 @@ sdk::Descriptor EvaluateStage::describe() {
                            "and per-class precision/recall/F1, ROC-AUC, confusion matrix), token "
                            "classifiers on {\"tokens\", \"tags\"} rows (token accuracy, macro F1 "
                            "over tags), language models on text (perplexity). Writes a JSON report.")
+        .exclusive()  // LibTorch thread pool
         .input_dir("model", "model", "checkpoint to evaluate")
         .input("data", "jsonl", "rows to evaluate on")
+        .refuses_augmented_input()  // evaluation rows must be real
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)
         .output("metrics", "metrics", "the report (JSON)")
         .output("predictions", "jsonl", "classifiers: each row's label, prediction, class probabilities (scores) and logits")

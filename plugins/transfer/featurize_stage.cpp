@@ -48,6 +48,7 @@ sdk::Descriptor FeaturizeStage::describe() {
                            "pretrained LM or a classifier checkpoint) as a features file "
                            "(JSONL, header line {\"format\": \"graft.features/1\", \"dim\", ...}, "
                            "then {\"features\": [...], \"label\": ...} per row) for 'classic'.")
+        .exclusive()  // LibTorch thread pool
         .input_dir("model", "model", "checkpoint whose encoder embeds the rows")
         .input("data", "jsonl", "rows to embed (labels, when present, are carried through)")
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)

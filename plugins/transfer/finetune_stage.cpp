@@ -69,8 +69,10 @@ sdk::Descriptor FinetuneStage::describe() {
                            "scratch, the baseline). strategy: full | freeze_lower | "
                            "feature_extraction | discriminative_lr | gradual_unfreeze | scratch | "
                            "auto (size x similarity rule, logged).")
+        .exclusive()  // LibTorch global RNG and thread pool
         .input("train", "jsonl", "labelled training rows")
         .input("val", "jsonl", "labelled rows for early stopping and model selection")
+        .refuses_augmented_input()  // validation rows must be real
         .input_dir("model", "model", "pretrained checkpoint (omit for scratch)", true)
         .input_dir("tokenizer", "tokenizer", "tokenizer (default: the checkpoint's)", true)
         .output_dir("model", "model", "the fine-tuned classifier checkpoint")

@@ -12,6 +12,7 @@ sdk::Descriptor PretrainStage::describe() {
                            "Pretrains a transformer language model (objective mlm or clm) on "
                            "unlabelled JSONL text; reports held-out perplexity. With 'init' it "
                            "continues from a checkpoint (domain-adaptive pretraining).")
+        .exclusive()  // LibTorch global RNG and thread pool
         .input("data", "jsonl", "unlabelled text rows")
         .input_dir("tokenizer", "tokenizer", "tokenizer artifact (tokenizer.json)", true)
         .input_dir("init", "model", "checkpoint to continue from", true)

@@ -227,6 +227,13 @@ RunResult Runner::run(const RunOptions& opts) {
                       static_cast<std::size_t>(jobs));
     LocalExecutor executor(jobs);
     int in_flight = 0;
+    // Exclusive stages (StageSpec::runs_exclusively) never overlap: one that becomes ready while
+    // another runs waits in `deferred`, decided already, and gets the threads nobody else uses.
+    bool exclusive_running = false;
+    int threads_in_use = 0;
+    std::vector<int> threads_of(n, 0);
+    std::vector<bool> decided(n, false);
+    std::vector<std::size_t> deferred;
     bool stop_dispatch = false;
     std::string stop_reason;
 
@@ -257,7 +264,8 @@ RunResult Runner::run(const RunOptions& opts) {
             const StageSpec& st = *spec_.find(graph.ids()[i]);
             Decision& d = decisions[i];
             try {
-                d = planner.decide(st, upstream, forced.count(i) > 0);
+                if (!decided[i]) d = planner.decide(st, upstream, forced.count(i) > 0);
+                decided[i] = true;
             } catch (const std::exception& e) {
                 reports[i].status = StageStatus::Failed;
                 reports[i].error = e.what();
@@ -279,6 +287,11 @@ RunResult Runner::run(const RunOptions& opts) {
                 finish(i, State::Done);
                 continue;
             }
+            const bool exclusive = st.runs_exclusively();
+            if (exclusive && exclusive_running) {
+                deferred.push_back(i);
+                continue;
+            }
             state[i] = State::Running;
             ++in_flight;
             status_.stage_started(st.id, st.uses, d.reasons);
@@ -287,7 +300,10 @@ RunResult Runner::run(const RunOptions& opts) {
             job->inputs = d.input_paths;
             job->key = *d.key;
             job->seed = d.seed;
-            job->threads = threads_per_stage;
+            job->threads = exclusive ? std::max(threads_per_stage, budget - threads_in_use) : threads_per_stage;
+            threads_of[i] = job->threads;
+            threads_in_use += job->threads;
+            if (exclusive) exclusive_running = true;
             job->pipeline_dir = spec_.dir;
             auto log = std::make_shared<StageLog>(runs.log_path(record.id, st.id));
             executor.submit([&, i, job, log] {
@@ -320,6 +336,12 @@ RunResult Runner::run(const RunOptions& opts) {
         }
         for (auto& c : batch) {
             --in_flight;
+            threads_in_use -= threads_of[c.index];
+            if (spec_.find(graph.ids()[c.index])->runs_exclusively()) {
+                exclusive_running = false;
+                for (auto d : deferred) ready.push(d);
+                deferred.clear();
+            }
             StageReport& r = reports[c.index];
             r.seconds = c.result.seconds;
             r.metrics = c.result.metrics;

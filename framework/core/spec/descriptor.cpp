@@ -347,6 +347,7 @@ StageDescriptor descriptor_from_json(const json& j) {
     d.inputs = parse_ports(j, "inputs", "input", ctx);
     d.outputs = parse_ports(j, "outputs", "output", ctx);
     d.variadic_inputs = optional_bool(j, "variadic_inputs", ctx);
+    d.exclusive = optional_bool(j, "exclusive", ctx);
     std::set<std::string> seen;
     const json& params = optional_array(j, "params", ctx);
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -366,6 +367,7 @@ json descriptor_to_json(const StageDescriptor& d) {
               {"outputs", json::array()},
               {"params", json::array()},
               {"variadic_inputs", d.variadic_inputs}};
+    if (d.exclusive) j["exclusive"] = true;  // only when set: older descriptors keep their JSON
     for (const auto& p : d.inputs) j["inputs"].push_back(port_to_json(p));
     for (const auto& p : d.outputs) j["outputs"].push_back(port_to_json(p));
     for (const auto& p : d.params) {

@@ -44,6 +44,7 @@ struct StageDescriptor {
     std::vector<PortSpec> outputs;
     std::vector<ParamSpec> params;
     bool variadic_inputs = false;
+    bool exclusive = false;  // never runs alongside another exclusive stage (graft/stage.hpp)
 
     const PortSpec* find_input(std::string_view name) const;
     const PortSpec* find_output(std::string_view name) const;

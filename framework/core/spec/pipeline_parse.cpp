@@ -171,7 +171,7 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
                          const std::set<std::string>& ids, const std::filesystem::path& dir,
                          StageSpec& st) {
     const std::string base = "stages." + id;
-    static const std::vector<std::string> allowed = {"uses", "inputs", "params"};
+    static const std::vector<std::string> allowed = {"uses", "inputs", "params", "exclusive"};
     st.id = id;
     st.loc = loc(node);
     const toml::table& t = *node.as_table();
@@ -187,6 +187,12 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
             st.uses_loc = loc(v);
         } else if (k == "inputs") {
             parse_inputs(v, key, ids, dir, st);
+        } else if (k == "exclusive") {
+            if (const auto b = v.value<bool>(); b && v.is_boolean())
+                st.exclusive = *b;
+            else
+                error(v, key, fmt::format("must be true or false, got {}", type_name(v)), "a boolean",
+                      "e.g. exclusive = true (never run alongside another exclusive stage)");
         } else if (k == "params") {
             const toml::table* params = v.as_table();
             if (!params) {
@@ -311,6 +317,10 @@ json toml_to_json(const toml::node& n) {
 }
 
 }  // namespace detail
+
+bool StageSpec::runs_exclusively() const {
+    return exclusive.value_or(descriptor && descriptor->exclusive);
+}
 
 const InputBinding* StageSpec::find_input(std::string_view port) const {
     for (const auto& b : inputs)

@@ -38,6 +38,10 @@ struct StageSpec {
     // where the schema says float), ready to hash and hand to the plugin.
     json resolved_params = json::object();
     const StageDescriptor* descriptor = nullptr;  // filled by validate()
+    // `exclusive = true|false` in the file: overrides the stage type's own flag (a shell stage
+    // running a heavy program can ask to run alone). Not part of the cache key.
+    std::optional<bool> exclusive;
+    bool runs_exclusively() const;
     // A sweep variant (see sweep.hpp): the stage it was copied from, and the swept values it
     // carries (label -> value, in sweep order). Empty for ordinary stages.
     std::string variant_of;

@@ -97,6 +97,15 @@ public:
         j_["inputs"].back()["refuses_augmented"] = true;
         return *this;
     }
+    // The stage uses process-wide state that concurrent stages would share: LibTorch's global
+    // random generator (dropout, initialisation) and its intra-op thread pool. graft never runs two
+    // exclusive stages at once in one process, so a seeded result does not depend on `-j`, and a
+    // running exclusive stage gets the whole thread budget. Descriptor JSON field "exclusive"
+    // (absent = false).
+    Descriptor& exclusive(bool on = true) {
+        j_["exclusive"] = on;
+        return *this;
+    }
     // Accept input ports of any name (each bound to a file or directory of any type).
     Descriptor& variadic_inputs(bool on = true) {
         j_["variadic_inputs"] = on;

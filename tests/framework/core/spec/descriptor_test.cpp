@@ -132,3 +132,15 @@ TEST_CASE("port types: equal names or 'any' are compatible", "[spec][descriptor]
     CHECK(port_types_compatible("jsonl", "any"));
     CHECK_FALSE(port_types_compatible("jsonl", "model"));
 }
+
+TEST_CASE("descriptor 'exclusive' flag: optional, read, and written only when set", "[spec][descriptor]") {
+    CHECK_FALSE(descriptor_from_json(minimal()).exclusive);
+    CHECK_FALSE(descriptor_to_json(descriptor_from_json(minimal())).contains("exclusive"));
+    json j = minimal();
+    j["exclusive"] = true;
+    const StageDescriptor d = descriptor_from_json(j);
+    CHECK(d.exclusive);
+    CHECK(descriptor_to_json(d).at("exclusive") == true);
+    j["exclusive"] = "yes";
+    CHECK_THAT(parse_error(j), Catch::Contains("exclusive"));
+}
