@@ -200,7 +200,7 @@ void DistillStage::run(sdk::RunContext& ctx) {
     }
     if (const auto runs = ctx.param<std::int64_t>("latency_runs"); runs > 0) {
         const auto& probe = val.empty() ? train : val;
-        const auto [t_ms, s_ms] = paired_median_latency_ms(*teacher, *student, probe, runs);
+        const auto [t_ms, s_ms] = transfer::paired_median_latency_ms(*teacher, *student, probe, runs);
         ctx.metric("teacher_latency_ms", t_ms);
         ctx.metric("student_latency_ms", s_ms);
         ctx.metric("speedup", t_ms / s_ms);

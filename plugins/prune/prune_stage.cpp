@@ -339,13 +339,13 @@ void PruneStage::run(sdk::RunContext& ctx) {
             ctx.info("latency not measured: connect 'val' or 'train' rows to time single-row forwards");
         } else {
             auto reference = ml::load_checkpoint(model_dir).model;
-            const auto l = paired_latency_ms(*reference, *model, probe, runs);
-            ctx.metric("latency_before_ms", l.before_ms);
-            ctx.metric("latency_after_ms", l.after_ms);
-            ctx.metric("speedup", l.before_ms / l.after_ms);
+            const auto l = transfer::paired_median_latency_ms(*reference, *model, probe, runs);
+            ctx.metric("latency_before_ms", l.first_ms);
+            ctx.metric("latency_after_ms", l.second_ms);
+            ctx.metric("speedup", l.first_ms / l.second_ms);
             ctx.metric("latency_threads", static_cast<double>(at::get_num_threads()));
             ctx.info("batch-1 latency (median of {} interleaved forwards, {} thread(s)): {:.3f} ms before, {:.3f} ms "
-                     "after, {:.2f}x", runs, at::get_num_threads(), l.before_ms, l.after_ms, l.before_ms / l.after_ms);
+                     "after, {:.2f}x", runs, at::get_num_threads(), l.first_ms, l.second_ms, l.first_ms / l.second_ms);
         }
     }
     if (!misses.empty())

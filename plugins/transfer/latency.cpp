@@ -4,7 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
-namespace graft::distill {
+namespace graft::transfer {
 
 namespace {
 
@@ -29,18 +29,18 @@ void check(const std::vector<ml::Example>& examples, int64_t runs) {
 
 }  // namespace
 
-PairedLatency paired_median_latency_ms(ml::TaskModelImpl& teacher, ml::TaskModelImpl& student,
+PairedLatency paired_median_latency_ms(ml::TaskModelImpl& first, ml::TaskModelImpl& second,
                                        const std::vector<ml::Example>& examples, int64_t runs,
                                        int64_t warmup) {
     check(examples, runs);
-    teacher.eval();
-    student.eval();
+    first.eval();
+    second.eval();
     torch::NoGradGuard no_grad;
     std::vector<double> t_ms, s_ms;
     for (int64_t r = -warmup; r < runs; ++r) {
         const auto& ex = examples[static_cast<size_t>((r + warmup) % static_cast<int64_t>(examples.size()))];
-        const double t = forward_ms(teacher, ex);
-        const double s = forward_ms(student, ex);
+        const double t = forward_ms(first, ex);
+        const double s = forward_ms(second, ex);
         if (r >= 0) {
             t_ms.push_back(t);
             s_ms.push_back(s);
@@ -49,4 +49,4 @@ PairedLatency paired_median_latency_ms(ml::TaskModelImpl& teacher, ml::TaskModel
     return {median(t_ms), median(s_ms)};
 }
 
-}  // namespace graft::distill
+}  // namespace graft::transfer
