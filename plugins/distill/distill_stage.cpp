@@ -58,20 +58,7 @@ sdk::Descriptor DistillStage::describe() {
 
 namespace {
 
-void require_known_labels(const transfer::TextRows& rows, const std::map<std::string, std::int64_t>& ids,
-                          const std::filesystem::path& file, std::vector<ml::Example>& examples) {
-    for (std::size_t i = 0; i < rows.labels.size(); ++i) {
-        const auto it = ids.find(rows.labels[i]);
-        if (it == ids.end()) {
-            std::vector<std::string> known;
-            for (const auto& [k, v] : ids) known.push_back(k);
-            throw sdk::StageError(fmt::format(
-                "{}: row {} has label '{}', which the teacher does not predict (its labels: {}); "
-                "distil on rows of the teacher's task", file.string(), i + 1, rows.labels[i], fmt::join(known, ", ")));
-        }
-        examples[i].labels = {it->second};
-    }
-}
+const char* const kLabelFix = "distil on rows of the teacher's task";
 
 double accuracy(ml::TaskModelImpl& model, const std::vector<ml::Example>& examples, std::int64_t pad_id) {
     model.eval();
@@ -129,7 +116,7 @@ void DistillStage::run(sdk::RunContext& ctx) {
     std::size_t truncated = 0;
     const auto train_rows = transfer::read_rows(ctx.input("train"), text_field, label_field);
     auto train = transfer::encode_rows(tok, train_rows.texts, max_len, &truncated);
-    require_known_labels(train_rows, label_id, ctx.input("train"), train);
+    transfer::assign_class_labels(train_rows, label_id, ctx.input("train"), "teacher", kLabelFix, train);
     const std::size_t labelled_rows = train.size();
     if (const auto unlabelled = ctx.optional_input("unlabelled")) {
         auto rows = transfer::read_rows(*unlabelled, text_field, "");
@@ -144,7 +131,7 @@ void DistillStage::run(sdk::RunContext& ctx) {
     if (const auto val_file = ctx.optional_input("val")) {
         const auto rows = transfer::read_rows(*val_file, text_field, label_field);
         val = transfer::encode_rows(tok, rows.texts, max_len, &truncated);
-        require_known_labels(rows, label_id, *val_file, val);
+        transfer::assign_class_labels(rows, label_id, *val_file, "teacher", kLabelFix, val);
     }
     if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
     ctx.info("transfer set: {} labelled + {} teacher-labelled rows", labelled_rows, train.size() - labelled_rows);

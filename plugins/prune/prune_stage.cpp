@@ -34,17 +34,7 @@ std::vector<ml::Example> labelled_examples(const std::filesystem::path& file, co
                                            std::size_t max_len, std::size_t* truncated) {
     const auto rows = transfer::read_rows(file, text_field, label_field);
     auto examples = transfer::encode_rows(tok, rows.texts, max_len, truncated);
-    for (std::size_t i = 0; i < rows.labels.size(); ++i) {
-        const auto it = ids.find(rows.labels[i]);
-        if (it == ids.end()) {
-            std::vector<std::string> known;
-            for (const auto& [k, v] : ids) known.push_back(k);
-            throw sdk::StageError(fmt::format(
-                "{}: row {} has label '{}', which the model does not predict (its labels: {}); prune with "
-                "rows of the model's task", file.string(), i + 1, rows.labels[i], fmt::join(known, ", ")));
-        }
-        examples[i].labels = {it->second};
-    }
+    transfer::assign_class_labels(rows, ids, file, "model", "prune with rows of the model's task", examples);
     return examples;
 }
 

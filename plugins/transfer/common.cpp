@@ -158,6 +158,23 @@ TaggedExamples encode_tagged(const ml::Tokenizer& tok, const TaggedRows& rows, s
     return out;
 }
 
+void assign_class_labels(const TextRows& rows, const std::map<std::string, std::int64_t>& ids,
+                         const std::filesystem::path& file, const std::string& whose, const std::string& fix,
+                         std::vector<ml::Example>& examples) {
+    for (std::size_t i = 0; i < rows.labels.size(); ++i) {
+        const auto it = ids.find(rows.labels[i]);
+        if (it == ids.end()) {
+            std::vector<std::string> known;
+            for (const auto& [k, v] : ids) known.push_back(k);
+            throw sdk::StageError(fmt::format("{}: row {} has label '{}', which the {} does not predict (its "
+                                              "labels: {}); {}",
+                                              file.string(), i + 1, rows.labels[i], whose,
+                                              fmt::join(known, ", "), fix));
+        }
+        examples[i].labels = {it->second};
+    }
+}
+
 ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision) {
     const ml::Precision p = ml::parse_precision(precision);
     const auto info = ml::init_runtime(ctx.threads(), p);

@@ -28,6 +28,13 @@ struct TextRows {
 TextRows read_rows(const std::filesystem::path& file, const std::string& text_field,
                    const std::string& label_field);
 
+// Sets each example's label to its row's class id in `ids` (the model's labels). A label the model
+// does not predict throws StageError naming the file, row, label, the known labels and `fix`;
+// `whose` names the model in the message ("model", "teacher").
+void assign_class_labels(const TextRows& rows, const std::map<std::string, std::int64_t>& ids,
+                         const std::filesystem::path& file, const std::string& whose, const std::string& fix,
+                         std::vector<ml::Example>& examples);
+
 // The tokenizer.json in a tokenizer artifact dir, else the one inside a checkpoint dir.
 ml::Tokenizer load_tokenizer(const std::optional<std::filesystem::path>& tokenizer_dir,
                              const std::optional<std::filesystem::path>& checkpoint_dir,
