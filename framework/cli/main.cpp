@@ -27,7 +27,7 @@ commands:
   stages [TYPE]           list stage types, or one type's ports and parameters
   dag FILE                print the stage graph as Graphviz dot (--mermaid for mermaid)
   runs [FILE]             list recorded runs; `runs show ID`, `runs compare A B`
-  metrics FILE            latest metrics per stage (--json for {"stage": {"metric": value}})
+  metrics FILE            the [report] table, or every stage's latest metrics (--all, --json)
   hpsearch FILE           search the [hpsearch] params trial by trial (TPE or random); resumes
                           after an interruption. --trials N, --status
   gc [FILE]               remove cache objects nothing references (--keep-last N, --max-size SIZE)
