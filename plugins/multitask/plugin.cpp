@@ -1,0 +1,3 @@
+#include "stages.hpp"
+
+GRAFT_EXPORT_STAGES(graft::multitask::MultitaskStage)
