@@ -204,6 +204,10 @@ double Trainer::State::step_once(std::span<const Example> train, size_t begin, s
         (loss * share).backward();
         loss_sum += value * share;
     }
+    {
+        torch::NoGradGuard no_grad;
+        task.before_optimizer_step();
+    }
     grad_norm = clip_gradients(params, options.clip_norm);
     if (!std::isfinite(grad_norm)) {
         throw std::runtime_error(fmt::format(

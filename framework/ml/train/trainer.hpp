@@ -84,6 +84,12 @@ public:
     // depend on the epoch only (e.g. gradual unfreezing via requires_grad_).
     virtual void on_epoch_begin(int64_t /*epoch*/) {}
 
+    // Called once per optimizer step, with gradient recording off, after the gradients are
+    // complete (all micro-batches accumulated) and before clipping and the optimizer step: the
+    // place to edit gradients (e.g. zero those of pruned weights, so they count neither in the
+    // clipped global norm nor in AdamW's moments). The reported grad_norm is measured after it.
+    virtual void before_optimizer_step() {}
+
     // Called right after every optimizer step, with gradient recording off: the place to
     // re-impose constraints on the weights the optimizer just moved (e.g. pruning masks, so
     // that pruned weights stay exactly zero through fine-tuning). Snapshots of the best weights
