@@ -106,7 +106,7 @@ TEST_CASE("multitask trains two heads on one encoder into checkpoints evaluate a
     CHECK(vb.metrics.at("token_accuracy") == Approx(r.metrics.at("pos_val_accuracy")));
 }
 
-TEST_CASE("multitask is deterministic for a seed; schedules and a fresh encoder run", "[multitask][stage]") {
+TEST_CASE("multitask is deterministic for a seed, and the other schedules and a fresh encoder run", "[multitask][stage]") {
     const auto first = multitask({{"schedule", "mixed"}, {"epochs", 2}});
     const auto again = multitask({{"schedule", "mixed"}, {"epochs", 2}});
     INFO(first.error);
@@ -146,11 +146,11 @@ TEST_CASE("multitask rejects bad task declarations, naming the param", "[multita
 
     auto inputs = two_task_inputs();
     inputs.erase("val_b");
-    r = multitask({}, inputs);
+    r = multitask(json::object(), inputs);
     CHECK_THAT(r.error, Contains("task 'pos' (the second in tasks)") && Contains("connect val_b"));
     inputs = two_task_inputs();
     inputs["train_c"] = data().sent_train;
-    r = multitask({}, inputs);
+    r = multitask(json::object(), inputs);
     CHECK_THAT(r.error, Contains("input train_c is connected but tasks names only 2 task(s)"));
 }
 
@@ -158,16 +158,16 @@ TEST_CASE("multitask rejects bad task data, naming the task and its file", "[mul
     TempDir dir;
     auto inputs = two_task_inputs();
     inputs["val_a"] = dir.write("odd.jsonl", json{{"text", "great film"}, {"label", "meh"}}.dump() + "\n");
-    auto r = multitask({}, inputs);
+    auto r = multitask(json::object(), inputs);
     CHECK(r.status != 0);
     CHECK_THAT(r.error, Contains("task 'sentiment' (train_a/val_a)") && Contains("odd.jsonl: row 1 has label 'meh'") &&
                             Contains("neg, pos"));
     inputs = two_task_inputs();
     inputs["train_b"] = dir.write("empty.jsonl", "");
-    r = multitask({}, inputs);
+    r = multitask(json::object(), inputs);
     CHECK_THAT(r.error, Contains("task 'pos' (train_b/val_b)") && Contains("empty.jsonl is empty"));
     inputs = two_task_inputs();
     inputs["train_b"] = data().sent_train;  // text rows where tagged rows are expected
-    r = multitask({}, inputs);
+    r = multitask(json::object(), inputs);
     CHECK_THAT(r.error, Contains("task 'pos'") && Contains("no non-empty array field 'tokens'"));
 }

@@ -88,7 +88,7 @@ TEST_CASE("mixed batches pool the tasks' rows, each row once per epoch", "[multi
     for (const auto& [key, count] : seen) CHECK(count == 1);
 }
 
-TEST_CASE("a schedule is a function of seed and epoch; inactive tasks get no rows", "[multitask][schedule]") {
+TEST_CASE("a schedule is a function of seed and epoch, and inactive tasks get no rows", "[multitask][schedule]") {
     const std::vector<std::vector<Example>> tasks = {rows(50), rows(0), rows(35)};
     for (const auto kind : {Schedule::round_robin, Schedule::proportional, Schedule::mixed}) {
         INFO(to_string(kind));
