@@ -124,6 +124,12 @@ void MaskSet::apply() {
     for (auto& e : entries_) e.weight.mul_(e.mask);
 }
 
+void MaskSet::mask_gradients() {
+    torch::NoGradGuard no_grad;
+    for (auto& e : entries_)
+        if (e.weight.grad().defined()) e.weight.mutable_grad().mul_(e.mask);
+}
+
 int64_t MaskSet::total() const {
     int64_t n = 0;
     for (const auto& e : entries_) n += e.mask.numel();

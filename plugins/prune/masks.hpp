@@ -52,6 +52,10 @@ public:
     void prune_to(double sparsity, Scope scope);
     // weight *= mask, without recording gradients.
     void apply();
+    // grad *= mask for every weight that has a gradient, without recording gradients: pruned
+    // weights then count neither in the clipped global norm nor in AdamW's moments, so the
+    // optimizer cannot move them off zero (decoupled decay keeps a zero at zero).
+    void mask_gradients();
 
     int64_t total() const;   // entries under masks
     int64_t pruned() const;  // mask zeros

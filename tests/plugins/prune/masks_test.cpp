@@ -1,5 +1,6 @@
 // Unstructured pruning: masks hit the requested sparsity exactly (global and per matrix), grow
-// monotonically along the cubic schedule, and stay applied through fine-tuning with the trainer.
+// monotonically along the cubic schedule, and stay applied through fine-tuning with the trainer,
+// whose clipping norm and AdamW moments never see a pruned weight's gradient.
 #include "masks.hpp"
 #include "prune_task.hpp"
 #include "schedule.hpp"
@@ -8,8 +9,13 @@
 #include "ml/train/trainer.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/optim/adamw.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 
 using namespace graft;
 using namespace graft::prune;
@@ -149,4 +155,86 @@ TEST_CASE("pruned weights stay exactly zero and the sparsity exact through fine-
         moved += (e.weight.detach() != kept_before[i]).logical_and(e.mask.ne(0)).sum().item<int64_t>();
     }
     CHECK(moved > 0);  // the kept weights did train
+}
+
+// A 60 % pruned classifier fine-tuned for 4 steps of 2 accumulated micro-batches with AdamW, weight
+// decay and clip_norm = 0 (the norm is measured, not scaled); the trainer keeps the last gradients
+// and moments to look at.
+namespace {
+
+struct MaskedFit {
+    ml::TaskModelPtr model = testing::tiny_classifier();
+    MaskSet masks{*model, prunable_weight_names(*model, {})};
+    PruneTask task{model, &masks};
+    std::filesystem::path log = std::filesystem::temp_directory_path() / "graft_prune_masked_fit.jsonl";
+    std::unique_ptr<ml::Trainer> trainer;
+
+    MaskedFit() {
+        masks.prune_to(0.6, Scope::global);
+        model->train();
+        ml::TrainerOptions o;
+        o.epochs = 2;
+        o.batch_size = 8;
+        o.grad_accum_steps = 2;
+        o.lr = 1e-2;
+        o.weight_decay = 0.1;
+        o.clip_norm = 0;
+        o.threads = 1;
+        o.log_path = log;
+        o.collate.label_kind = ml::LabelKind::sequence;
+        std::filesystem::remove(log);
+        trainer = std::make_unique<ml::Trainer>(task, o);
+        REQUIRE(trainer->fit(testing::tiny_examples(32)).steps == 4);
+    }
+    ~MaskedFit() { std::filesystem::remove(log); }
+
+    double last_logged_grad_norm() const {
+        std::ifstream in(log);
+        std::string line, last;
+        while (std::getline(in, line)) last = line;
+        return nlohmann::json::parse(last).at("grad_norm").get<double>();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("pruned weights' gradients are zeroed before clipping and the optimizer step", "[prune][masks][trainer]") {
+    MaskedFit fit;
+    // The last step's gradients (kept by the trainer) are zero wherever the mask is.
+    double squares = 0;
+    for (const auto& p : fit.model->parameters())
+        if (p.grad().defined()) squares += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+    for (const auto& e : fit.masks.entries()) {
+        REQUIRE(e.weight.grad().defined());
+        CHECK(e.weight.grad().masked_select(e.mask.eq(0)).count_nonzero().item<int64_t>() == 0);
+        CHECK(e.weight.grad().masked_select(e.mask.ne(0)).count_nonzero().item<int64_t>() > 0);
+    }
+    // The global norm the trainer measured (and would clip by) is the norm without them.
+    CHECK(fit.last_logged_grad_norm() == Approx(std::sqrt(squares)).epsilon(1e-5));
+}
+
+TEST_CASE("AdamW momentum and weight decay cannot move a pruned weight off zero", "[prune][masks][trainer]") {
+    MaskedFit fit;
+    auto& state = fit.trainer->optimizer().state();
+    for (const auto& e : fit.masks.entries()) {
+        const auto it = state.find(c10::guts::to_string(e.weight.unsafeGetTensorImpl()));
+        REQUIRE(it != state.end());
+        const auto& adam = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+        const auto pruned = e.mask.eq(0);
+        CHECK(adam.exp_avg().masked_select(pruned).count_nonzero().item<int64_t>() == 0);
+        CHECK(adam.exp_avg_sq().masked_select(pruned).count_nonzero().item<int64_t>() == 0);
+        CHECK(adam.exp_avg().masked_select(pruned.logical_not()).count_nonzero().item<int64_t>() > 0);
+    }
+    // One more raw optimizer step (no after_step re-masking), with the moments, decay and the
+    // last masked gradients: the pruned weights are still exactly zero, the kept ones move.
+    std::vector<torch::Tensor> before;
+    for (const auto& e : fit.masks.entries()) before.push_back(e.weight.detach().clone());
+    fit.trainer->optimizer().step();
+    int64_t moved = 0;
+    for (size_t i = 0; i < fit.masks.entries().size(); ++i) {
+        const auto& e = fit.masks.entries()[i];
+        CHECK(e.weight.detach().masked_select(e.mask.eq(0)).count_nonzero().item<int64_t>() == 0);
+        moved += (e.weight.detach() != before[i]).sum().item<int64_t>();
+    }
+    CHECK(moved > 0);
 }
