@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Runs pipelines/prune.toml once per seed and prints the pruning table, mean +- std over seeds.
+
+    bench/prune/seeds.py [--graft build/graft] [--seeds 17 18 19] [--no-run]
+
+Each seed is `graft run pipelines/prune.toml --set pipeline.seed=S -j1 --threads 1` (the seed
+changes every stage's cache key, so the teacher is re-trained per seed too: the spread covers the
+whole pipeline), then `graft metrics --json`. Every cell is reported as test accuracy, accuracy
+relative to that seed's teacher (pruned / teacher), the prune stage's measured sparsity and its
+batch-1 latency speedup (unstructured sparsity gives none: dense kernels multiply the zeros).
+--no-run only reads the metrics of the latest run (one seed). Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PIPELINE = os.path.join(ROOT, "pipelines", "prune.toml")
+CELLS = ["u50_oneshot", "u50_iter", "u80_iter", "u80_oneshot", "u90_oneshot", "s33"]
+
+
+def run_seed(graft, seed, run):
+    if run:
+        subprocess.run(["nice", "-n", "10", graft, "run", PIPELINE, "--set", f"pipeline.seed={seed}",
+                        "-j1", "--threads", "1"], check=True)
+    out = subprocess.run([graft, "metrics", PIPELINE, "--json"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def mean_std(values):
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
+    ap.add_argument("--no-run", action="store_true", help="read the latest run's metrics only")
+    a = ap.parse_args()
+    seeds = a.seeds[:1] if a.no_run else a.seeds
+    rows = {c: {"accuracy": [], "relative": [], "sparsity": [], "speedup": []} for c in CELLS}
+    teacher = []
+    for seed in seeds:
+        m = run_seed(a.graft, seed, not a.no_run)
+        if "accuracy" not in m.get("eval_finetune", {}):
+            sys.exit(f"seeds.py: no teacher accuracy (eval_finetune) in {PIPELINE}; run it first")
+        t = float(m["eval_finetune"]["accuracy"])
+        teacher.append(t)
+        for c in CELLS:
+            acc = m.get(f"eval_{c}", {}).get("accuracy")
+            if acc is None:
+                continue
+            rows[c]["accuracy"].append(float(acc))
+            rows[c]["relative"].append(float(acc) / t)
+            for k in ("sparsity", "speedup"):
+                if k in m.get(c, {}):
+                    rows[c][k].append(float(m[c][k]))
+    print(f"seeds: {' '.join(map(str, seeds))}; teacher (eval_finetune) accuracy {mean_std(teacher)}")
+    print(f"{'cell':<12} {'accuracy':>18} {'pruned/teacher':>18} {'sparsity':>18} {'speedup':>18}")
+    for c in CELLS:
+        r = rows[c]
+        print(f"{c:<12} {mean_std(r['accuracy']):>18} {mean_std(r['relative']):>18} "
+              f"{mean_std(r['sparsity']):>18} {mean_std(r['speedup']):>18}")
+
+
+if __name__ == "__main__":
+    main()
