@@ -74,7 +74,10 @@ MaskedLMHeadImpl::MaskedLMHeadImpl(const LMHeadOptions& options, torch::Tensor t
 }
 
 torch::Tensor MaskedLMHeadImpl::forward(const torch::Tensor& hidden) {
-    auto h = norm(torch::gelu(dense(hidden)));
+    // Under CPU autocast dense() returns bf16 while LayerNorm keeps fp32 weights, and 1.13's
+    // layer_norm_cpu refuses mixed dtypes: normalise in the weights' precision (fp32, as autocast
+    // does for norms on CUDA); the decoder matmul below drops back to bf16 by itself.
+    auto h = norm(torch::gelu(dense(hidden)).to(norm->weight.scalar_type()));
     return torch::nn::functional::linear(h, decoder_weight_, decoder_bias_);
 }
 

@@ -1,6 +1,9 @@
 // LanguageModel::forward_loss: the masked LM projects only the predicted positions, and must give
 // exactly what loss(forward(...)) gives on the full logits, gradients included.
 #include "ml/model/heads.hpp"
+#include "ml/train/runtime.hpp"
+
+#include <cmath>
 
 #include <catch2/catch.hpp>
 
@@ -110,4 +113,30 @@ TEST_CASE("masked LM learns to read the masked token from its context", "[ml][mo
         last = loss.item<double>();
     }
     CHECK(last < 0.5);
+}
+
+// CPU autocast in LibTorch 1.13 casts matmuls to bf16 but leaves layer_norm alone, and
+// layer_norm_cpu refuses a bf16 input with fp32 weights: the MLM head's dense -> gelu -> norm
+// hit exactly that, so bf16 pretraining died on its first step.
+TEST_CASE("LM heads train under bf16 autocast and stay close to fp32", "[ml][model][bf16]") {
+    init_runtime(1, Precision::bf16);
+    for (const auto head : {HeadKind::mlm, HeadKind::clm}) {
+        torch::manual_seed(11);
+        auto model = build_model(lm_arch(head));
+        const auto b = batch();
+        auto labels = head == HeadKind::clm ? b.ids.masked_fill(b.mask.eq(0), kIgnoreIndex) : b.labels;
+        const double fp32 = model->forward_loss(b.ids, b.mask, labels).item<double>();
+        torch::Tensor loss;
+        {
+            AutocastScope autocast(true);
+            loss = model->forward_loss(b.ids, b.mask, labels);
+        }
+        loss.backward();
+        CHECK(std::isfinite(loss.item<double>()));
+        CHECK(loss.item<double>() == Approx(fp32).epsilon(0.02));
+        for (auto& p : model->parameters()) {
+            CHECK(p.scalar_type() == torch::kFloat32);
+            if (p.grad().defined()) CHECK(p.grad().scalar_type() == torch::kFloat32);
+        }
+    }
 }
