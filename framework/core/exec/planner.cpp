@@ -24,7 +24,7 @@ std::string input_label(const InputBinding& b) {
 
 Decision Planner::decide(const StageSpec& stage, const UpstreamLookup& upstream, bool forced) {
     Decision d;
-    d.seed = stage_seed(env_.spec.seed, stage.id);
+    d.seed = stage_seed(stage.seed.value_or(env_.spec.seed), stage.id);
     d.plugin_digest = env_.plugin_digest(stage.uses);
     std::vector<std::string> pending;
     for (const auto& b : stage.inputs) {

@@ -171,7 +171,7 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
                          const std::set<std::string>& ids, const std::filesystem::path& dir,
                          StageSpec& st) {
     const std::string base = "stages." + id;
-    static const std::vector<std::string> allowed = {"uses", "inputs", "params", "exclusive"};
+    static const std::vector<std::string> allowed = {"uses", "inputs", "params", "exclusive", "seed"};
     st.id = id;
     st.loc = loc(node);
     const toml::table& t = *node.as_table();
@@ -193,6 +193,15 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
             else
                 error(v, key, fmt::format("must be true or false, got {}", type_name(v)), "a boolean",
                       "e.g. exclusive = true (never run alongside another exclusive stage)");
+        } else if (k == "seed") {
+            if (!v.is_integer() || v.as_integer()->get() < 0)
+                error(v, key,
+                      v.is_integer() ? "must not be negative"
+                                     : fmt::format("must be an integer, got {}", type_name(v)),
+                      "a non-negative integer",
+                      "e.g. seed = 18 (this stage only; [pipeline] seed sets every stage's)");
+            else
+                st.seed = static_cast<std::uint64_t>(v.as_integer()->get());
         } else if (k == "params") {
             const toml::table* params = v.as_table();
             if (!params) {

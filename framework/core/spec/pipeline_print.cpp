@@ -60,6 +60,7 @@ void print_stage(std::string& out, const StageSpec& st) {
     out += fmt::format("\n[stages.{}]\n", toml_key(st.id));
     out += fmt::format("uses = {}\n", detail::toml_quote(st.uses));
     if (st.exclusive) out += fmt::format("exclusive = {}\n", *st.exclusive ? "true" : "false");
+    if (st.seed) out += fmt::format("seed = {}\n", *st.seed);
     if (!st.inputs.empty()) {
         std::string inputs;
         for (const auto& b : st.inputs) {

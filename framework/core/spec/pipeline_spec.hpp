@@ -42,6 +42,10 @@ struct StageSpec {
     // running a heavy program can ask to run alone). Not part of the cache key.
     std::optional<bool> exclusive;
     bool runs_exclusively() const;
+    // `seed = N` in the file: this stage draws its seed from N instead of [pipeline] seed (still
+    // mixed with the stage id), so one stage can be re-run over seeds while its upstream stays
+    // cached. Part of the cache key through the seed it yields.
+    std::optional<std::uint64_t> seed;
     // A sweep variant (see sweep.hpp): the stage it was copied from, and the swept values it
     // carries (label -> value, in sweep order). Empty for ordinary stages.
     std::string variant_of;

@@ -157,6 +157,13 @@ TEST_CASE("reasons name the changed param, input, plugin and seed", "[planner]")
         CHECK(d.action == Decision::Action::Run);
         CHECK(has_reason(d, "seed changed"));
     }
+    SECTION("the stage's own seed") {
+        f.stage("clean").seed = 18;
+        Decision d = f.planner().decide(f.stage("clean"), kNoUpstream, false);
+        CHECK(d.action == Decision::Action::Run);
+        CHECK(has_reason(d, "seed changed"));
+        CHECK(d.key != first.key);
+    }
     SECTION("forced") {
         Decision d = f.planner().decide(f.stage("clean"), kNoUpstream, true);
         CHECK(d.action == Decision::Action::Run);
@@ -168,6 +175,23 @@ TEST_CASE("reasons name the changed param, input, plugin and seed", "[planner]")
         CHECK(d.action == Decision::Action::Run);
         CHECK(has_reason(d, "cache entry missing"));
     }
+}
+
+TEST_CASE("a stage seed re-seeds that stage only; naming the pipeline seed changes nothing", "[planner]") {
+    Fixture f;
+    const Digest clean_key = *f.planner().decide(f.stage("clean"), kNoUpstream, false).key;
+    const Digest up = hash_bytes("cleaned");
+    const UpstreamLookup lookup = [&](const std::string&, const std::string&) {
+        return std::optional<Digest>(up);
+    };
+    const Decision split_default = f.planner().decide(f.stage("split"), lookup, false);
+    f.stage("split").seed = 17;  // the pipeline's seed, written on the stage
+    CHECK(f.planner().decide(f.stage("split"), lookup, false).seed == split_default.seed);
+    f.stage("split").seed = 18;
+    const Decision split_18 = f.planner().decide(f.stage("split"), lookup, false);
+    CHECK(split_18.seed != split_default.seed);
+    CHECK(split_18.key != split_default.key);
+    CHECK(*f.planner().decide(f.stage("clean"), kNoUpstream, false).key == clean_key);
 }
 
 TEST_CASE("an unchanged input is hashed once per stat cache", "[planner]") {

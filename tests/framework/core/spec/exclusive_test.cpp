@@ -47,4 +47,27 @@ TEST_CASE("exclusive must be a boolean", "[spec][exclusive]") {
     }
 }
 
+TEST_CASE("a stage seed parses, prints back, and must be a non-negative integer", "[spec][seed]") {
+    const PipelineSpec s = parse_pipeline_text(
+        "[pipeline]\nname = \"x\"\nseed = 17\n[stages.a]\nuses = \"shell\"\nseed = 3\n[stages.b]\nuses = \"shell\"\n",
+        "/tmp/x.toml");
+    CHECK(s.find("a")->seed == std::optional<std::uint64_t>(3));
+    CHECK_FALSE(s.find("b")->seed);
+    const PipelineSpec back = parse_pipeline_text(pipeline_to_toml(s), "/tmp/x2.toml");
+    CHECK(back.find("a")->seed == std::optional<std::uint64_t>(3));
+    CHECK_FALSE(back.find("b")->seed);
+    for (const char* bad : {"-1", "\"3\"", "1.5"}) {
+        try {
+            parse_pipeline_text(std::string("[pipeline]\nname = \"x\"\n[stages.a]\nuses = \"shell\"\nseed = ") + bad + "\n",
+                                "/tmp/x.toml");
+            FAIL("no error for seed = " << bad);
+        } catch (const PipelineError& e) {
+            const Diagnostic& d = e.diagnostics().at(0);
+            CHECK(d.key == "stages.a.seed");
+            CHECK(d.loc.line == 5);
+            CHECK(d.expected == "a non-negative integer");
+        }
+    }
+}
+
 }  // namespace graft
