@@ -36,7 +36,9 @@ def main():
     shared = shared.replace("sizes = [500, 500, 5000]", "sizes = [8000, 500, 5000]")
     if "sizes = [8000, 500, 5000]" not in shared:
         sys.exit("make_pipeline.py: the quickstart's split no longer has sizes = [500, 500, 5000]")
-    ft = finetune_params(text[cut:])
+    # Each arm keeps its own quickstart params (the scratch baseline its own, better, lr).
+    arms = {"pretrained": finetune_params(text[cut:], "finetune"),
+            "scratch": finetune_params(text[cut:], "scratch")}
     out = [HEADER, "[pipeline]", 'name = "transfer-benchmark"', "seed = 17", "", shared]
     report = []
     for n in SIZES:
@@ -50,12 +52,12 @@ sizes = [{n}, 0]
 stratify = "label"
 seed = {1000 * s + n}
 """)
-            for kind, strategy in (("pretrained", ft["strategy"]), ("scratch", "scratch")):
+            for kind, ft in arms.items():
                 out.append(f"""[stages.{kind}_{tag}]
 uses = "finetune"
 inputs = {{ train = "labels_{tag}.train", val = "split.val", model = "pretrain.model" }}
 [stages.{kind}_{tag}.params]
-strategy = "{strategy}"
+strategy = "{ft["strategy"]}"
 epochs = {EPOCHS[n]}
 patience = {PATIENCE[n]}
 {ft["common"]}
@@ -78,9 +80,12 @@ inputs = {{ train = "labels_{tag}.train", test = "split.test" }}
     sys.stdout.write("\n".join(out) + "\n")
 
 
-def finetune_params(section):
-    """The quickstart's pretrained fine-tuning params other than strategy/epochs/patience."""
-    body = section[section.index("[stages.finetune.params]") + len("[stages.finetune.params]"):]
+def finetune_params(section, stage):
+    """The quickstart's params of a fine-tuning stage other than epochs/patience."""
+    head = f"[stages.{stage}.params]"
+    if head not in section:
+        sys.exit(f"make_pipeline.py: the quickstart has no {head}")
+    body = section[section.index(head) + len(head):]
     body = body[:body.index("[stages.")] if "[stages." in body else body
     keep, strategy, max_len = [], "full", "128"
     for line in body.strip().splitlines():
