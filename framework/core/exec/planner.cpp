@@ -24,7 +24,10 @@ std::string input_label(const InputBinding& b) {
 
 Decision Planner::decide(const StageSpec& stage, const UpstreamLookup& upstream, bool forced) {
     Decision d;
-    d.seed = stage_seed(stage.seed.value_or(env_.spec.seed), stage.id);
+    // A sweep variant draws the seed of the stage it was copied from, so variants differ only in
+    // their swept params (same initialisation, same data order): a paired comparison.
+    d.seed = stage_seed(stage.seed.value_or(env_.spec.seed),
+                        stage.variant_of.empty() ? stage.id : stage.variant_of);
     d.plugin_digest = env_.plugin_digest(stage.uses);
     std::vector<std::string> pending;
     for (const auto& b : stage.inputs) {

@@ -260,7 +260,7 @@ TEST_CASE("overrides go through the same checks as the file", "[spec][override]"
     const char* text = "[pipeline]\nname = \"x\"\n[stages.a]\nuses = \"split\"\n";
     CHECK(contains(error_of([&] { parse(text, {parse_override("stages.a.use=split", 2)}); }),
                    "<command line>: --set #2: error: stages.a.use: unknown key 'use' in stage "
-                   "'a' (expected one of: uses, inputs, params, exclusive)\n  hint: did you mean 'uses'?"));
+                   "'a' (expected one of: uses, inputs, params, exclusive, seed)\n  hint: did you mean 'uses'?"));
     CHECK(contains(error_of([&] { parse(text, {parse_override("pipeline.seed=-4", 1)}); }),
                    "<command line>: --set #1: error: pipeline.seed: must not be negative"));
     CHECK(contains(error_of([&] { parse(text, {parse_override("stages.a.uses.x=1", 1)}); }),
