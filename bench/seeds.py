@@ -6,8 +6,8 @@
 
 For each seed S: `graft run PIPELINE --set stages.A.seed=S --set stages.B.seed=S ...`, so only
 the named stages (and what depends on them) re-run while everything upstream stays cached, then
-`graft metrics PIPELINE --json`. The table has one row per stage in --show (default: the
-pipeline's [report] stages, else every stage with a metric) and one column per metric. A seed
+`graft metrics PIPELINE --json`. The table has one row per stage in --show (default: every stage
+that reported one of --metrics) and one column per metric. A seed
 equal to [pipeline] seed reproduces the plain run (restored from the cache). Standard library only.
 """
 import argparse
@@ -20,12 +20,13 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def mean_std(values):
+def mean_std(values, value_format=".4g", spread_format=".2g"):
+    """'mean +- sample std' of a list ('-' when empty; the value alone for one)."""
     if not values:
         return "-"
     if len(values) == 1:
-        return f"{values[0]:.4g}"
-    return f"{statistics.mean(values):.4g} +- {statistics.stdev(values):.2g}"
+        return format(values[0], value_format)
+    return f"{format(statistics.mean(values), value_format)} +- {format(statistics.stdev(values), spread_format)}"
 
 
 def main():
@@ -40,8 +41,8 @@ def main():
     ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
     a = ap.parse_args()
     values = {}  # stage -> metric -> [values]
+    ws = ["-w", a.workspace] if a.workspace else []
     for seed in a.seeds:
-        ws = ["-w", a.workspace] if a.workspace else []
         cmd = ["nice", "-n", "10", a.graft, "run", a.pipeline, "-j1", "--threads", a.threads, "--wait"] + ws
         for st in a.stages:
             cmd += ["--set", f"stages.{st}.seed={seed}"]

@@ -15,12 +15,13 @@ batch-1 latency speedup (unstructured sparsity gives none: dense kernels multipl
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+import seeds  # noqa: E402  bench/seeds.py: mean_std
 PIPELINE = os.path.join(ROOT, "pipelines", "prune.toml")
 CELLS = ["u50_oneshot", "u50_iter", "u80_iter", "u80_oneshot", "u90_oneshot", "s33"]
 
@@ -37,11 +38,7 @@ def run_seed(graft, seed, run, vary):
 
 
 def mean_std(values):
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} +- {statistics.stdev(values):.4f}"
+    return seeds.mean_std(values, ".4f", ".4f")
 
 
 def main():

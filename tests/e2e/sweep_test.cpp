@@ -39,14 +39,20 @@ std::string without_sweep() {
     return text.substr(0, text.find("[sweep]"));
 }
 
+// Runs the project's pipeline and requires success.
+RunResult run_ok(const Project& p, const std::vector<std::string>& args = {}) {
+    RunResult r = p.run(args);
+    INFO(describe(r));
+    REQUIRE(r.code == 0);
+    return r;
+}
+
 }  // namespace
 
 TEST_CASE("a sweep shares its upstream, and widening it runs only the new variant", "[e2e][sweep]") {
     Project p(swept_chain("[20, 21]"));
     p.write("data/src.txt", "hello\n");
-    const RunResult first = p.run();
-    INFO(describe(first));
-    REQUIRE(first.code == 0);
+    const RunResult first = run_ok(p);
     CHECK(p.count("runs.log", "a") == 1);
     CHECK(p.count("runs.log", "b") == 1);
     CHECK(p.count("runs.log", "c") == 2);
@@ -54,9 +60,8 @@ TEST_CASE("a sweep shares its upstream, and widening it runs only the new varian
     CHECK(status_of(first.err, "c@log_tail=21") == "ran");
 
     p.set_pipeline(swept_chain("[20, 21, 22]"));
-    const RunResult wider = p.run({"--explain"});
+    const RunResult wider = run_ok(p, {"--explain"});
     INFO(describe(wider));
-    REQUIRE(wider.code == 0);
     for (const char* id : {"a", "b", "c@log_tail=20", "c@log_tail=21"}) {
         INFO("stage " << id);
         CHECK(status_of(wider.err, id) == "cached");
@@ -70,18 +75,14 @@ TEST_CASE("a sweep shares its upstream, and widening it runs only the new varian
 TEST_CASE("sweep variants get the seed of the stage they were copied from", "[e2e][sweep]") {
     Project p(swept_chain("[20, 21]"));
     p.write("data/src.txt", "hello\n");
-    const RunResult swept = p.run();
-    INFO(describe(swept));
-    REQUIRE(swept.code == 0);
+    run_ok(p);
     const std::string seed_20 = read_text(p.output_of("c@log_tail=20") / "seed.txt");
     const std::string seed_21 = read_text(p.output_of("c@log_tail=21") / "seed.txt");
     CHECK(!seed_20.empty());
     CHECK(seed_20 == seed_21);
 
     p.set_pipeline(without_sweep());
-    const RunResult plain = p.run();
-    INFO(describe(plain));
-    REQUIRE(plain.code == 0);
+    run_ok(p);
     CHECK(read_text(p.output_of("c") / "seed.txt") == seed_20);
 }
 

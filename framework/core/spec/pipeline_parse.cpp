@@ -39,6 +39,9 @@ struct Parser {
               "one of: " + detail::join(allowed), did_you_mean_hint(name, allowed));
     }
 
+    // `seed = N` ([pipeline] or a stage): a non-negative integer, else a located error.
+    std::optional<std::uint64_t> parse_seed(const toml::node& v, const std::string& key, std::string hint);
+
     void parse_pipeline_table(const toml::node& node, PipelineSpec& spec);
     void parse_stages(const toml::node& node, PipelineSpec& spec);
     void parse_stage(const std::string& id, const toml::node& node,
@@ -59,6 +62,16 @@ const char* type_name(const toml::node& n) {
         case toml::node_type::boolean: return "a boolean";
         default: return "a date/time";
     }
+}
+
+std::optional<std::uint64_t> Parser::parse_seed(const toml::node& v, const std::string& key,
+                                                std::string hint) {
+    if (v.is_integer() && v.as_integer()->get() >= 0)
+        return static_cast<std::uint64_t>(v.as_integer()->get());
+    error(v, key,
+          v.is_integer() ? "must not be negative" : fmt::format("must be an integer, got {}", type_name(v)),
+          "a non-negative integer", std::move(hint));
+    return std::nullopt;
 }
 
 bool is_stage_id(std::string_view id) {
@@ -97,13 +110,7 @@ void Parser::parse_pipeline_table(const toml::node& node, PipelineSpec& spec) {
             else
                 spec.name = v.as_string()->get();
         } else if (k == "seed") {
-            if (!v.is_integer() || v.as_integer()->get() < 0)
-                error(v, key,
-                      v.is_integer() ? "must not be negative"
-                                     : fmt::format("must be an integer, got {}", type_name(v)),
-                      "a non-negative integer", "e.g. seed = 17");
-            else
-                spec.seed = static_cast<std::uint64_t>(v.as_integer()->get());
+            if (const auto seed = parse_seed(v, key, "e.g. seed = 17")) spec.seed = *seed;
         } else if (k == "description") {
             if (!v.is_string())
                 error(v, key, fmt::format("must be a string, got {}", type_name(v)), "a string");
@@ -194,14 +201,7 @@ void Parser::parse_stage(const std::string& id, const toml::node& node,
                 error(v, key, fmt::format("must be true or false, got {}", type_name(v)), "a boolean",
                       "e.g. exclusive = true (never run alongside another exclusive stage)");
         } else if (k == "seed") {
-            if (!v.is_integer() || v.as_integer()->get() < 0)
-                error(v, key,
-                      v.is_integer() ? "must not be negative"
-                                     : fmt::format("must be an integer, got {}", type_name(v)),
-                      "a non-negative integer",
-                      "e.g. seed = 18 (this stage only; [pipeline] seed sets every stage's)");
-            else
-                st.seed = static_cast<std::uint64_t>(v.as_integer()->get());
+            st.seed = parse_seed(v, key, "e.g. seed = 18 (this stage only; [pipeline] seed sets every stage's)");
         } else if (k == "params") {
             const toml::table* params = v.as_table();
             if (!params) {
