@@ -213,6 +213,8 @@ ml::TaskModelPtr shrink(ml::TaskModelImpl& model, const KeepPlan& plan) {
                 x = x.index_select(0, rows);
             }
         }
+        if (auto slopes = state.find(p + "attention.alibi_slopes"); slopes != state.end())
+            slopes->second = slopes->second.index_select(0, torch::tensor(plan.heads[i], torch::kLong));
         auto& o = state.at(p + "attention.output.weight");
         o = o.index_select(1, rows);
         for (const char* t : {"weight", "bias"}) {

@@ -102,6 +102,9 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_int("n_layers", 2, "scratch without a checkpoint: blocks", 1)
         .param_int("n_heads", 4, "scratch without a checkpoint: heads", 1)
         .param_int("d_ff", 512, "scratch without a checkpoint: feed-forward size", 8)
+        .param_string("position_bias", "none",
+                      "scratch without a checkpoint: \"alibi\" adds ALiBi attention biases to the "
+                      "learned positions", {"none", "alibi"})
         .param_string("precision", "fp32", "fp32, or bf16 compute with fp32 master weights", {"fp32", "bf16"})
         .param_string("text_field", "text", "field holding the text")
         .param_string("label_field", "label", "field holding the class label")
@@ -237,6 +240,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
                                .n_heads(ctx.param<std::int64_t>("n_heads"))
                                .d_ff(ctx.param<std::int64_t>("d_ff"))
                                .pre_ln(true)
+                               .position_bias(ctx.param<std::string>("position_bias"))
                                .pad_id(tok.pad_id().value_or(0));
         }
         arch.head = head;

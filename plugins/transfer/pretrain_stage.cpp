@@ -25,6 +25,10 @@ sdk::Descriptor PretrainStage::describe() {
         .param_int("max_len", 128, "tokens per training window", 8, 4096)
         .param_float("dropout", 0.1, "dropout", 0, 0.9)
         .param_bool("pre_ln", true, "pre-LayerNorm blocks (GPT-2 style) instead of post-LN (BERT)")
+        .param_string("position_bias", "none",
+                      "\"alibi\": also bias each head's attention by -slope x distance (ALiBi), so "
+                      "attention starts local; \"none\": learned positions only",
+                      {"none", "alibi"})
         .param_int("epochs", 1, "passes over the data", 1)
         .param_int("max_steps", 0, "stop after this many optimizer steps (0 = epochs decide)", 0)
         .param_int("batch_size", 32, "windows per micro-batch", 1)
@@ -86,6 +90,7 @@ void PretrainStage::run(sdk::RunContext& ctx) {
                            .dropout(ctx.param<double>("dropout"))
                            .attention_dropout(ctx.param<double>("dropout"))
                            .pre_ln(ctx.param<bool>("pre_ln"))
+                           .position_bias(ctx.param<std::string>("position_bias"))
                            .pad_id(tok.pad_id().value_or(0));
         try {
             arch.validate();

@@ -159,6 +159,8 @@ nlohmann::json encoder_options_to_json(const TransformerEncoderOptions& o) {
     // Only structurally pruned models have per-layer widths; uniform configs stay as they were.
     if (!o.layer_heads().empty()) json["layer_heads"] = o.layer_heads();
     if (!o.layer_d_ff().empty()) json["layer_d_ff"] = o.layer_d_ff();
+    // Likewise only ALiBi models say so, so configs without it are byte-for-byte as before.
+    if (o.position_bias() != "none") json["position_bias"] = o.position_bias();
     return json;
 }
 
@@ -167,7 +169,8 @@ TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
     check_keys(json, where,
                {"vocab_size", "max_len", "d_model", "n_layers", "n_heads", "d_ff", "dropout",
                 "attention_dropout", "pre_ln", "activation", "pad_id", "layer_norm_eps",
-                "tie_embeddings", "initializer_range", "layer_heads", "layer_d_ff"});
+                "tie_embeddings", "initializer_range", "layer_heads", "layer_d_ff",
+                "position_bias"});
     const auto integer = [&](const char* key) {
         return get_int(required(json, where, key), where, key);
     };
@@ -194,6 +197,9 @@ TransformerEncoderOptions encoder_options_from_json(const nlohmann::json& json,
     }
     if (json.contains("initializer_range")) {
         o.initializer_range(get_double(json["initializer_range"], where, "initializer_range"));
+    }
+    if (json.contains("position_bias")) {
+        o.position_bias(get_string(json["position_bias"], where, "position_bias"));
     }
     if (json.contains("layer_heads")) {
         o.layer_heads(get_int_array(json["layer_heads"], where, "layer_heads"));

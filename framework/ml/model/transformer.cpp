@@ -60,6 +60,10 @@ void TransformerEncoderOptions::validate() const {
                         vocab_size_, pad_id_));
     require(layer_norm_eps_ > 0.0 && std::isfinite(layer_norm_eps_),
             fmt::format("transformer option layer_norm_eps must be > 0, got {}", layer_norm_eps_));
+    require(position_bias_ == "none" || position_bias_ == "alibi",
+            fmt::format("transformer option position_bias must be \"none\" or \"alibi\", got "
+                        "\"{}\"",
+                        position_bias_));
     require(initializer_range_ > 0.0 && std::isfinite(initializer_range_),
             fmt::format("transformer option initializer_range must be > 0, got {}",
                         initializer_range_));
@@ -93,6 +97,26 @@ bool TransformerEncoderOptions::uniform() const {
         if (heads_in_layer(i) != n_heads_ || d_ff_in_layer(i) != d_ff_) return false;
     }
     return true;
+}
+
+std::vector<double> alibi_slopes(int64_t n_heads) {
+    require(n_heads >= 1, fmt::format("ALiBi needs at least one head, got {}", n_heads));
+    const auto geometric = [](int64_t n) {
+        std::vector<double> out;
+        const double start = std::pow(2.0, -8.0 / static_cast<double>(n));
+        for (int64_t i = 1; i <= n; ++i) out.push_back(std::pow(start, static_cast<double>(i)));
+        return out;
+    };
+    int64_t lower = 1;
+    while (lower * 2 <= n_heads) lower *= 2;
+    auto slopes = geometric(lower);
+    if (lower < n_heads) {
+        const auto higher = geometric(2 * lower);
+        for (int64_t i = 0; static_cast<int64_t>(slopes.size()) < n_heads; i += 2) {
+            slopes.push_back(higher[static_cast<size_t>(i)]);
+        }
+    }
+    return slopes;
 }
 
 torch::Tensor make_additive_attention_mask(const torch::Tensor& attention_mask, int64_t batch,
@@ -166,6 +190,13 @@ MultiHeadSelfAttentionImpl::MultiHeadSelfAttentionImpl(const TransformerEncoderO
     output = register_module("output", torch::nn::Linear(inner, d));
     attention_dropout =
         register_module("attention_dropout", torch::nn::Dropout(options.attention_dropout()));
+    if (options.position_bias() == "alibi") {
+        // The first n_heads_ of the unpruned model's slopes; a pruned checkpoint overwrites them
+        // with the slopes of the heads it kept.
+        auto all = ml::alibi_slopes(options.n_heads());  // the free function, not the accessor
+        all.resize(static_cast<size_t>(n_heads_), all.back());
+        alibi_slopes_ = register_buffer("alibi_slopes", torch::tensor(all, torch::kFloat));
+    }
 }
 
 torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x,
@@ -181,6 +212,12 @@ torch::Tensor MultiHeadSelfAttentionImpl::forward(const torch::Tensor& x,
     auto k = split_heads(key(x));
     auto v = split_heads(value(x));
     auto scores = torch::matmul(q, k.transpose(-2, -1));  // [B, H, T, T]
+    if (alibi_slopes_.defined()) {
+        auto positions = torch::arange(length, torch::dtype(torch::kFloat).device(x.device()));
+        auto distance = (positions.unsqueeze(0) - positions.unsqueeze(1)).abs();  // [T, T]
+        scores = scores - (alibi_slopes_.view({1, n_heads_, 1, 1}) * distance)
+                              .to(scores.scalar_type());
+    }
     if (additive_mask.defined()) {
         scores = scores + additive_mask.to(scores.scalar_type());
     }

@@ -11,6 +11,12 @@
 //   layers.<i>.feed_forward.{intermediate,output}.{weight,bias}
 //   layers.<i>.output_norm.{weight,bias}
 //   final_norm.{weight,bias}           (pre-LN only: normalises the last block's output)
+//   layers.<i>.attention.alibi_slopes  [heads] buffer, position_bias = "alibi" only
+//
+// position_bias = "alibi" (Press et al. 2022, symmetric for the bidirectional case) adds
+// -slope_h * |i - j| to head h's attention scores on top of the learned positions, so attention
+// starts out local; the slopes are the geometric sequence of the paper for n_heads heads, stored
+// as a buffer per layer so that structurally pruned layers keep the slopes of the heads they kept.
 //
 // Per-layer widths (structurally pruned models): layer_heads[i] attention heads of head_dim =
 // d_model / n_heads each (query/key/value [layer_heads[i] * head_dim, d_model], output
@@ -53,6 +59,7 @@ struct TransformerEncoderOptions {
     TORCH_ARG(double, layer_norm_eps) = 1e-12;
     TORCH_ARG(bool, tie_embeddings) = true;  // LM heads reuse embeddings.token.weight as decoder
     TORCH_ARG(double, initializer_range) = 0.02;  // std of the normal weight initialisation
+    TORCH_ARG(std::string, position_bias) = "none";  // "none" | "alibi" (see above)
     // Per-layer head counts in [1, n_heads] and feed-forward sizes >= 1 (n_layers entries each),
     // or empty for the uniform shape. n_heads still fixes head_dim = d_model / n_heads.
     TORCH_ARG(std::vector<int64_t>, layer_heads);
@@ -66,6 +73,11 @@ struct EncoderOutput {
     torch::Tensor last_hidden_state;           // [B, T, d_model]
     std::vector<torch::Tensor> hidden_states;  // empty unless requested; n_layers + 1 entries
 };
+
+// ALiBi's slopes for n heads: 2^(-8/n), 2^(-16/n), ... for a power of two n; otherwise those of
+// the next lower power of two followed by every other slope of the next higher one (the paper's
+// recipe).
+std::vector<double> alibi_slopes(int64_t n_heads);
 
 // Additive attention mask of shape [B, 1, 1|T, T] for scores of dtype `dtype`: 0 where attention is
 // allowed, a large negative value where the key is padding or (causal) in the future.
@@ -102,10 +114,13 @@ public:
 
     int64_t n_heads() const { return n_heads_; }
     int64_t head_dim() const { return head_dim_; }
+    // [n_heads] ALiBi slopes (a buffer), undefined unless position_bias = "alibi".
+    const torch::Tensor& alibi_slopes() const { return alibi_slopes_; }
 
 private:
     int64_t n_heads_;
     int64_t head_dim_;
+    torch::Tensor alibi_slopes_;
 };
 TORCH_MODULE(MultiHeadSelfAttention);
 

@@ -51,7 +51,14 @@ int64_t parameter_count(ml::TaskModelImpl& model) {
 }  // namespace
 
 TEST_CASE("removing zero-importance heads and units leaves the logits identical", "[prune][structured]") {
-    auto model = testing::tiny_classifier();
+    // With ALiBi the kept heads must keep their own slopes, not the first ones.
+    const std::string position_bias = GENERATE("none", "alibi");
+    CAPTURE(position_bias);
+    torch::manual_seed(7);
+    auto architecture = testing::tiny_architecture();
+    architecture.encoder.position_bias(position_bias);
+    auto model = ml::build_model(architecture);
+    model->eval();
     silence(*model, {{0, 1}, {1, 0}, {1, 3}}, {{0, 5}, {0, 6}, {1, 30}, {1, 0}});
     const auto p = probe();
     const auto reference = logits(*model, p);
@@ -74,6 +81,10 @@ TEST_CASE("removing zero-importance heads and units leaves the logits identical"
     CHECK(pruned->architecture().encoder.layer_heads() == std::vector<int64_t>{3, 2});
     CHECK(pruned->architecture().encoder.layer_d_ff() == std::vector<int64_t>{30, 30});
     CHECK(pruned->encoder()->layers()[1]->attention->query->weight.size(0) == 2 * 4);
+    if (position_bias == "alibi") {
+        CHECK(pruned->encoder()->layers()[0]->attention->alibi_slopes().equal(torch::tensor({1.0f / 4, 1.0f / 64, 1.0f / 256})));
+        CHECK(pruned->encoder()->layers()[1]->attention->alibi_slopes().equal(torch::tensor({1.0f / 16, 1.0f / 64})));
+    }
 
     const auto after = logits(*pruned, p);
     INFO("logits up to " << reference.abs().max().item<double>());

@@ -219,10 +219,34 @@ TEST_CASE("checkpoint round trip gives identical outputs", "[ml][checkpoint]") {
         CHECK(state_dict(*loaded.model).size() == state_dict(*model).size());
     }
     auto config = nlohmann::json::parse(read_file(dir.path / "ckpt-mlm" / "config.json"));
+    CHECK_FALSE(config["architecture"]["encoder"].contains("position_bias"));  // configs as before
     CHECK(config["format"] == "graft.checkpoint/1");
     CHECK(config["architecture"]["model_type"] == "encoder");
     CHECK(config["architecture"]["encoder"]["d_model"] == 16);
     CHECK(config["tokenizer"] == "tokenizer.json");
+}
+
+TEST_CASE("an ALiBi model round-trips with its slopes and position_bias", "[ml][checkpoint]") {
+    TempDir dir;
+    torch::manual_seed(4);
+    auto architecture = tiny(HeadKind::sequence_classification);
+    architecture.encoder.position_bias("alibi");
+    auto model = build_model(architecture);
+    model->eval();
+    save_checkpoint(dir.path, *model);
+    const auto config = nlohmann::json::parse(read_file(dir.path / "config.json"));
+    CHECK(config["architecture"]["encoder"]["position_bias"] == "alibi");
+    auto loaded = load_checkpoint(dir.path);
+    CHECK(loaded.config.architecture.encoder.position_bias() == "alibi");
+    CHECK(state_dict(*loaded.model).count("encoder.layers.1.attention.alibi_slopes") == 1);
+    CHECK(model->forward(sample_ids(), sample_mask()).equal(loaded.model->forward(sample_ids(), sample_mask())));
+    // The bias is part of the function: the same weights without it give other logits.
+    auto plain_architecture = architecture;
+    plain_architecture.encoder.position_bias("none");
+    auto plain = build_model(plain_architecture);
+    load_state(*plain, state_dict(*model), /*strict=*/false, "", "test");
+    plain->eval();
+    CHECK_FALSE(plain->forward(sample_ids(), sample_mask()).equal(model->forward(sample_ids(), sample_mask())));
 }
 
 TEST_CASE("tied LM decoder stays tied after loading", "[ml][checkpoint]") {
@@ -332,6 +356,8 @@ TEST_CASE("bad checkpoint configs are refused with the key named", "[ml][checkpo
             "missing key \"d_model\"");
     refuses([](auto& c) { c["architecture"]["encoder"]["n_heads"] = "two"; }, "must be an integer");
     refuses([](auto& c) { c["architecture"]["head"] = "seq2seq"; }, "unknown model head");
+    refuses([](auto& c) { c["architecture"]["encoder"]["position_bias"] = "rope"; },
+            "position_bias must be \"none\" or \"alibi\"");
     refuses([](auto& c) { c["tokenizer"] = "../../etc/passwd"; }, "relative path inside");
     refuses([](auto& c) { c["tokenizer"] = "tokenizer.json"; }, "does not exist");
     write_file(config_path, "{ not json");

@@ -141,6 +141,54 @@ TEST_CASE("padding mask: appended padding leaves real positions unchanged", "[ml
     CHECK(same(padded, logits));
 }
 
+TEST_CASE("ALiBi: the paper's slopes, local attention from the start, padding still hidden", "[ml][model]") {
+    CHECK(alibi_slopes(1) == std::vector<double>{1.0 / 256});
+    CHECK(alibi_slopes(4) == std::vector<double>{1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256});
+    // 6 heads: the 4-head slopes, then every other slope of the 8-head sequence (2^-1, 2^-3).
+    CHECK(alibi_slopes(6) == std::vector<double>{1.0 / 4, 1.0 / 16, 1.0 / 64, 1.0 / 256, 1.0 / 2, 1.0 / 8});
+
+    // Zero query/key projections make every score 0, so only the bias shapes the attention:
+    // head h's output at i is sum_j softmax_j(-slope_h |i - j|) v_j, v = x (identity projections).
+    auto options = tiny_options().position_bias("alibi");
+    MultiHeadSelfAttention attention(options);
+    attention->eval();
+    {
+        torch::NoGradGuard no_grad;
+        for (auto* lin : {&attention->query, &attention->key}) {
+            (*lin)->weight.zero_();
+            (*lin)->bias.zero_();
+        }
+        for (auto* lin : {&attention->value, &attention->output}) {
+            (*lin)->weight.copy_(torch::eye(16));
+            (*lin)->bias.zero_();
+        }
+    }
+    torch::manual_seed(5);
+    const int64_t T = 6;
+    auto x = torch::randn({1, T, 16});
+    auto out = attention->forward(x, {});
+    const auto slopes = alibi_slopes(4);
+    auto positions = torch::arange(T, torch::kFloat);
+    auto distance = (positions.unsqueeze(0) - positions.unsqueeze(1)).abs();
+    for (int64_t h = 0; h < 4; ++h) {
+        CAPTURE(h);
+        auto weights = torch::softmax(-slopes[static_cast<size_t>(h)] * distance, -1);  // [T, T]
+        auto expected = torch::matmul(weights, x[0].narrow(1, 4 * h, 4));
+        CHECK(same(out[0].narrow(1, 4 * h, 4), expected));
+    }
+
+    torch::manual_seed(6);
+    TransformerEncoder encoder(tiny_options(true).position_bias("alibi"));
+    encoder->eval();
+    auto ids = random_ids(2, 5);
+    auto base = encoder->forward(ids, torch::ones({2, 5}, torch::kLong));
+    auto padded = encoder->forward(torch::cat({ids, random_ids(2, 3)}, 1),
+                                   torch::cat({torch::ones({2, 5}), torch::zeros({2, 3})}, 1));
+    CHECK(same(padded.narrow(1, 0, 5), base));
+    CHECK_THROWS_WITH(TransformerEncoder(tiny_options().position_bias("rope")),
+                      Catch::Contains("position_bias must be \"none\" or \"alibi\""));
+}
+
 TEST_CASE("causal mask: output at t ignores later tokens", "[ml][model]") {
     torch::manual_seed(3);
     TransformerEncoder encoder(tiny_options(true));
