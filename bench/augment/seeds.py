@@ -3,7 +3,7 @@
 without and with EDA augmentation, mean +- std over seeds, and the paired difference (augmented -
 plain, same seed, same labelled rows), for each model at 100 and 500 labels.
 
-    bench/augment/seeds.py [--graft build/graft] [--seeds 17 18 19] [--no-run]
+    bench/augment/seeds.py [--graft build/graft] [--seeds 17 18 19] [--no-run] [--workspace DIR]
 
 Each seed S re-runs the labelled draws, the augment stages and the fine-tunes with
 `--set stages.<id>.seed=S` (the data, tokenizer and pretraining stay cached), then reads
@@ -31,15 +31,15 @@ def reseeded(n):
                                            for aug in ("", "aug_")]
 
 
-def run_seed(graft, seed, run):
+def run_seed(graft, seed, run, ws):
     if run:
-        cmd = ["nice", "-n", "10", graft, "run", PIPELINE, "-j1", "--threads", "1", "--wait"]
+        cmd = ["nice", "-n", "10", graft, "run", PIPELINE, "-j1", "--threads", "1", "--wait"] + ws
         for n in SIZES:
             for st in reseeded(n):
                 cmd += ["--set", f"stages.{st}.seed={seed}"]
         print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    out = subprocess.run([graft, "metrics", PIPELINE, "--json"], check=True, capture_output=True, text=True)
+    out = subprocess.run([graft, "metrics", PIPELINE, "--json"] + ws, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -48,10 +48,11 @@ def main():
     ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
     ap.add_argument("--no-run", action="store_true", help="read the latest run's metrics only")
+    ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
     a = ap.parse_args()
     cells = {}  # (n, model) -> {"plain": [], "aug": [], "delta": []}
     for seed in (a.seeds[:1] if a.no_run else a.seeds):
-        m = run_seed(a.graft, seed, not a.no_run)
+        m = run_seed(a.graft, seed, not a.no_run, ["-w", a.workspace] if a.workspace else [])
         for n in SIZES:
             for model, pattern in MODELS:
                 plain = m.get(pattern.format(aug="", n=n), {}).get("accuracy")

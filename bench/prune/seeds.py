@@ -2,6 +2,7 @@
 """Runs pipelines/prune.toml once per seed and prints the pruning table, mean +- std over seeds.
 
     bench/prune/seeds.py [--graft build/graft] [--seeds 17 18 19] [--vary prune|pipeline] [--no-run]
+                         [--workspace DIR]
 
 By default each seed S re-runs only the pruning stages, with `--set stages.<cell>.seed=S` for
 every cell: the teacher (pretraining and fine-tuning, 10+ minutes here) stays cached, and the
@@ -26,14 +27,14 @@ PIPELINE = os.path.join(ROOT, "pipelines", "prune.toml")
 CELLS = ["u50_oneshot", "u50_iter", "u80_iter", "u80_oneshot", "u90_oneshot", "s33"]
 
 
-def run_seed(graft, seed, run, vary):
+def run_seed(graft, seed, run, vary, ws):
     if run:
         sets = [f"pipeline.seed={seed}"] if vary == "pipeline" else [f"stages.{c}.seed={seed}" for c in CELLS]
-        cmd = ["nice", "-n", "10", graft, "run", PIPELINE, "-j1", "--threads", "1"]
+        cmd = ["nice", "-n", "10", graft, "run", PIPELINE, "-j1", "--threads", "1", "--wait"] + ws
         for s in sets:
             cmd += ["--set", s]
         subprocess.run(cmd, check=True)
-    out = subprocess.run([graft, "metrics", PIPELINE, "--json"], check=True, capture_output=True, text=True)
+    out = subprocess.run([graft, "metrics", PIPELINE, "--json"] + ws, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -46,6 +47,7 @@ def main():
     ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
     ap.add_argument("--no-run", action="store_true", help="read the latest run's metrics only")
+    ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
     ap.add_argument("--vary", choices=["prune", "pipeline"], default="prune",
                     help="re-seed the pruning stages only (default) or the whole pipeline")
     a = ap.parse_args()
@@ -53,7 +55,7 @@ def main():
     rows = {c: {"accuracy": [], "relative": [], "sparsity": [], "speedup": []} for c in CELLS}
     teacher = []
     for seed in seeds:
-        m = run_seed(a.graft, seed, not a.no_run, a.vary)
+        m = run_seed(a.graft, seed, not a.no_run, a.vary, ["-w", a.workspace] if a.workspace else [])
         if "accuracy" not in m.get("eval_finetune", {}):
             sys.exit(f"seeds.py: no teacher accuracy (eval_finetune) in {PIPELINE}; run it first")
         t = float(m["eval_finetune"]["accuracy"])
