@@ -60,6 +60,7 @@ int cmd_dag(const std::vector<std::string>& args);
 int cmd_runs(const std::vector<std::string>& args);
 int cmd_metrics(const std::vector<std::string>& args);
 int cmd_gc(const std::vector<std::string>& args);
+int cmd_cache(const std::vector<std::string>& args);
 int cmd_hpsearch(const std::vector<std::string>& args, const std::vector<std::string>& argv);
 
 }  // namespace graft::cli

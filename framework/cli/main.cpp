@@ -31,6 +31,7 @@ commands:
   hpsearch FILE           search the [hpsearch] params trial by trial (TPE or random); resumes
                           after an interruption. --trials N, --status
   gc [FILE]               remove cache objects nothing references (--keep-last N, --max-size SIZE)
+  cache import SRC [FILE] copy another workspace's cached results in (hard links; -w DEST)
   predict DIR [--text T]  classify with a checkpoint or exported bundle (JSONL on stdin otherwise)
   help, --version
 
@@ -75,10 +76,11 @@ int main(int argc, char** argv) {
         if (verb == "runs") return cmd_runs(args);
         if (verb == "metrics") return cmd_metrics(args);
         if (verb == "gc") return cmd_gc(args);
+        if (verb == "cache") return cmd_cache(args);
         if (verb == "hpsearch") return cmd_hpsearch(args, all);
         if (verb == "predict") return cmd_predict(args);
         const std::vector<std::string> verbs = {"run",  "plan",    "exec", "config",  "stages",
-                                                "dag",  "runs",    "metrics", "gc", "predict",
+                                                "dag",  "runs",    "metrics", "gc", "cache", "predict",
                                                 "hpsearch", "help"};
         std::string hint = did_you_mean_hint(verb, verbs);
         fmt::print(stderr, "graft: unknown command '{}'{}\nrun `graft help` for the commands\n",

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <memory>
+#include <stdexcept>
 #include <system_error>
 
 namespace graft {
@@ -227,5 +228,31 @@ Digest RealDisk::hash_file(const fs::path& p) {
 }
 
 void RealDisk::make_read_only(const fs::path& p) { make_tree_read_only(p); }
+
+void RealDisk::copy_tree(const fs::path& from, const fs::path& to) {
+    if (fs::is_directory(from)) {
+        fs::create_directories(to);
+        for (const auto& entry : fs::directory_iterator(from)) {
+            copy_tree(entry.path(), to / entry.path().filename());
+        }
+        return;
+    }
+    std::error_code ec;
+    fs::create_hard_link(from, to, ec);
+    if (ec) fs::copy_file(from, to);  // throws with the path when even a copy fails
+}
+
+void Disk::copy_tree(const fs::path& from, const fs::path& to) {
+    const FileStat st = stat(from);
+    if (!st.exists) throw std::runtime_error("copy_tree: " + from.string() + " does not exist");
+    if (st.is_dir) {
+        make_dirs(to);
+        for (const auto& name : list_dir(from)) copy_tree(from / name, to / name);
+        return;
+    }
+    auto content = read_file(from);
+    if (!content) throw std::runtime_error("copy_tree: " + from.string() + " vanished");
+    write_file_atomic(to, *content);
+}
 
 }  // namespace graft

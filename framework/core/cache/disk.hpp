@@ -46,6 +46,10 @@ public:
     virtual Digest hash_file(const fs::path& p) = 0;
     // Marks a published file or tree read-only (files 0444/0555, directories kept writable).
     virtual void make_read_only(const fs::path& p) = 0;
+    // Recreates the file or tree `from` at `to` (which must not exist). RealDisk hard-links each
+    // file, copying (mode kept) where a link is impossible, e.g. across file systems; this default,
+    // for fakes, copies contents through read_file / write_file_atomic.
+    virtual void copy_tree(const fs::path& from, const fs::path& to);
 };
 
 class RealDisk final : public Disk {
@@ -59,6 +63,7 @@ public:
     void remove_all(const fs::path& p) override;
     Digest hash_file(const fs::path& p) override;
     void make_read_only(const fs::path& p) override;
+    void copy_tree(const fs::path& from, const fs::path& to) override;
 };
 
 // Digest of a file or directory tree as an artifact: a file hashes as ("file", exec bit, content
