@@ -8,12 +8,15 @@ of an 8,000-row labelled pool (stratified), so the spread covers data and traini
     bench/transfer/make_pipeline.py > pipelines/transfer-benchmark.toml
     build/graft run pipelines/transfer-benchmark.toml -j2 --threads 2
     bench/transfer/summarize.py pipelines/transfer-benchmark.toml   # mean +- std table
+    bench/transfer/make_pipeline.py --pretrain-steps 12000 > pipelines/transfer-benchmark-12k.toml
+                                                          # the same with twice the pretraining
 
 The data, tokenizer and pretraining stages are the quickstart's (same ids and params), except that
 the split holds out an 8,000-review labelled pool instead of 500; the pretraining text (the
 unlabelled rest) is therefore smaller and the tokenizer and pretraining run once more.
 """
 import argparse
+import re
 import sys
 
 SIZES = [100, 500, 2000, 8000]
@@ -28,6 +31,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quickstart", default="pipelines/quickstart.toml",
                     help="pipeline whose data/tokenizer/pretrain stages are reused verbatim")
+    ap.add_argument("--pretrain-steps", type=int,
+                    help="override the quickstart's pretraining max_steps (more compute, same recipe)")
     args = ap.parse_args()
     text = open(args.quickstart, encoding="utf-8").read()
     # Everything up to the first fine-tuning stage is shared with the quickstart.
@@ -36,6 +41,11 @@ def main():
     shared = shared.replace("sizes = [500, 500, 5000]", "sizes = [8000, 500, 5000]")
     if "sizes = [8000, 500, 5000]" not in shared:
         sys.exit("make_pipeline.py: the quickstart's split no longer has sizes = [500, 500, 5000]")
+    if args.pretrain_steps:
+        steps = re.search(r"^max_steps = \d+", shared, re.M)
+        if not steps:
+            sys.exit("make_pipeline.py: the quickstart's pretrain has no max_steps line to override")
+        shared = shared[:steps.start()] + f"max_steps = {args.pretrain_steps}" + shared[steps.end():]
     # Each arm keeps its own quickstart params (the scratch baseline its own, better, lr).
     arms = {"pretrained": finetune_params(text[cut:], "finetune"),
             "scratch": finetune_params(text[cut:], "scratch")}

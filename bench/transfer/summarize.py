@@ -2,6 +2,7 @@
 """Prints the transfer-benchmark table (mean +- std over seeds) from `graft metrics --json`.
 
     bench/transfer/summarize.py pipelines/transfer-benchmark.toml [--graft build/graft] [--metric accuracy]
+                                [--baselines-from pipelines/transfer-benchmark.toml]
 
 Rows: labelled-set size N. Columns: pretrained fine-tune, scratch, bag of words. Then the two
 targets of the transfer issue: pretrained - scratch at N = 500, and whether pretrained at N
@@ -22,16 +23,28 @@ def main():
     ap.add_argument("pipeline")
     ap.add_argument("--graft", default="build/graft")
     ap.add_argument("--metric", default="accuracy")
+    ap.add_argument("--baselines-from", metavar="PIPELINE",
+                    help="take the scratch and bag-of-words cells from this pipeline (e.g. "
+                         "transfer-benchmark.toml when only the pretrained arms of a variant ran; "
+                         "scratch uses the checkpoint's architecture, not its weights)")
     a = ap.parse_args()
-    raw = subprocess.run([a.graft, "metrics", a.pipeline, "--json"], check=True,
-                         capture_output=True, text=True).stdout
-    metrics = json.loads(raw)
+
+    def metrics_of(pipeline):
+        raw = subprocess.run([a.graft, "metrics", pipeline, "--json"], check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(raw)
+
+    sources = [(metrics_of(a.pipeline), {k for k, _ in KINDS})]
+    if a.baselines_from:
+        sources = [(sources[0][0], {"pretrained"}),
+                   (metrics_of(a.baselines_from), {"scratch", "bag of words"})]
     cells = {}  # (kind, n) -> [values]
-    for stage, m in metrics.items():
-        for kind, prefix in KINDS:
-            mm = re.fullmatch(re.escape(prefix) + r"n(\d+)_s(\d+)", stage)
-            if mm and a.metric in m:
-                cells.setdefault((kind, int(mm.group(1))), []).append(float(m[a.metric]))
+    for metrics, kinds in sources:
+        for stage, m in metrics.items():
+            for kind, prefix in KINDS:
+                mm = re.fullmatch(re.escape(prefix) + r"n(\d+)_s(\d+)", stage)
+                if kind in kinds and mm and a.metric in m:
+                    cells.setdefault((kind, int(mm.group(1))), []).append(float(m[a.metric]))
     if not cells:
         sys.exit(f"summarize.py: no benchmark metrics yet in {a.pipeline}; run it first")
     sizes = sorted({n for _, n in cells})
