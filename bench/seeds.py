@@ -2,7 +2,8 @@
 """Re-runs chosen stages of a pipeline over seeds and prints mean +- std of their metrics.
 
     bench/seeds.py PIPELINE --stages A B ... [--seeds 17 18 19] [--metrics accuracy ...]
-                   [--show S1 S2 ...] [--graft build/graft] [--threads 1] [--workspace DIR]
+                   [--show S1 S2 ...] [--set KEY=VALUE ...] [--graft build/graft] [--threads 1]
+                   [--workspace DIR]
 
 For each seed S: `graft run PIPELINE --set stages.A.seed=S --set stages.B.seed=S ...`, so only
 the named stages (and what depends on them) re-run while everything upstream stays cached, then
@@ -29,28 +30,43 @@ def mean_std(values, value_format=".4g", spread_format=".2g"):
     return f"{format(statistics.mean(values), value_format)} +- {format(statistics.stdev(values), spread_format)}"
 
 
+def common_args(ap):
+    """--graft, --seeds and --workspace, as every seed script here takes them."""
+    ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
+    ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
+
+
+def run_and_read(graft, pipeline, sets, workspace=None, threads="1", run=True):
+    """`graft run PIPELINE --set S ...` (niced, one stage at a time, waiting for the workspace's
+    lock) unless run is false, then the pipeline's latest metrics (`graft metrics --json`)."""
+    ws = ["-w", workspace] if workspace else []
+    if run:
+        cmd = ["nice", "-n", "10", graft, "run", pipeline, "-j1", "--threads", threads, "--wait"] + ws
+        for s in sets:
+            cmd += ["--set", s]
+        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run([graft, "metrics", pipeline, "--json"] + ws, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("pipeline")
     ap.add_argument("--stages", nargs="+", required=True, help="stages to re-seed")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
     ap.add_argument("--metrics", nargs="+", default=["accuracy"])
     ap.add_argument("--show", nargs="+", help="stages to tabulate (default: all with a metric)")
-    ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
     ap.add_argument("--threads", default="1")
-    ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                    help="also pass graft --set KEY=VALUE to every run (repeatable), e.g. "
+                         "stages.finetune.params.lr=5e-4")
+    common_args(ap)
     a = ap.parse_args()
     values = {}  # stage -> metric -> [values]
-    ws = ["-w", a.workspace] if a.workspace else []
     for seed in a.seeds:
-        cmd = ["nice", "-n", "10", a.graft, "run", a.pipeline, "-j1", "--threads", a.threads, "--wait"] + ws
-        for st in a.stages:
-            cmd += ["--set", f"stages.{st}.seed={seed}"]
-        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        out = subprocess.run([a.graft, "metrics", a.pipeline, "--json"] + ws, check=True,
-                             capture_output=True, text=True)
-        for stage, metrics in json.loads(out.stdout).items():
+        sets = a.sets + [f"stages.{st}.seed={seed}" for st in a.stages]
+        for stage, metrics in run_and_read(a.graft, a.pipeline, sets, a.workspace, a.threads).items():
             if not isinstance(metrics, dict):
                 continue
             for m in a.metrics:

@@ -26,7 +26,8 @@ _spec = importlib.util.spec_from_file_location(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "transfer", "make_pipeline.py"))
 _transfer = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_transfer)
-EPOCHS, PATIENCE, finetune_params = _transfer.EPOCHS, _transfer.PATIENCE, _transfer.finetune_params
+quickstart_parts, finetune_and_eval, report_section = (
+    _transfer.quickstart_parts, _transfer.finetune_and_eval, _transfer.report_section)
 
 SIZES = [100, 500]
 PER_EXAMPLE = 4
@@ -37,13 +38,7 @@ def main():
     ap.add_argument("--quickstart", default="pipelines/quickstart.toml",
                     help="pipeline whose data/tokenizer/pretrain stages are reused verbatim")
     args = ap.parse_args()
-    text = open(args.quickstart, encoding="utf-8").read()
-    cut = text.index("[stages.finetune]")
-    shared = text[text.index("[stages.import]"):cut].rstrip() + "\n"
-    if "sizes = [500, 500, 5000]" not in shared:
-        sys.exit("make_pipeline.py: the quickstart's split no longer has sizes = [500, 500, 5000]")
-    arms = {"pretrained": finetune_params(text[cut:], "finetune"),
-            "scratch": finetune_params(text[cut:], "scratch")}
+    shared, arms = quickstart_parts(args.quickstart)
     out = [HEADER, "[pipeline]", 'name = "augment"', "seed = 17", "", shared]
     report = []
     for n in SIZES:
@@ -64,30 +59,15 @@ per_example = {PER_EXAMPLE}
         for aug, train in (("", f"labels_{tag}.train"), ("aug_", f"aug_{tag}.data")):
             for kind, ft in arms.items():
                 sid = f"{kind}_{aug}{tag}"
-                out.append(f"""[stages.{sid}]
-uses = "finetune"
-inputs = {{ train = "{train}", val = "split.val", model = "pretrain.model" }}
-[stages.{sid}.params]
-strategy = "{ft["strategy"]}"
-epochs = {EPOCHS[n]}
-patience = {PATIENCE[n]}
-{ft["common"]}
-[stages.eval_{sid}]
-uses = "evaluate"
-inputs = {{ model = "{sid}.model", data = "split.test" }}
-[stages.eval_{sid}.params]
-max_len = {ft["max_len"]}
-""")
+                out.append(finetune_and_eval(sid, train, ft, n))
                 report.append(f"eval_{sid}")
             out.append(f"""[stages.bow_{aug}{tag}]
 uses = "classic"
 inputs = {{ train = "{train}", test = "split.test" }}
 """)
             report.append(f"bow_{aug}{tag}")
-    out.append("[report]")
-    out.append('title = "EDA augmentation (4 copies per review): IMDb test accuracy, 5,000 reviews"')
-    out.append("stages = [" + ", ".join(f'"{r}"' for r in report) + "]")
-    out.append('metrics = ["accuracy", "roc_auc", "n_train"]')
+    out += report_section("EDA augmentation (4 copies per review): IMDb test accuracy, 5,000 reviews",
+                          report, ["accuracy", "roc_auc", "n_train"])
     sys.stdout.write("\n".join(out) + "\n")
 
 

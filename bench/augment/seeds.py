@@ -11,15 +11,13 @@ Each seed S re-runs the labelled draws, the augment stages and the fine-tunes wi
 library only.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
-import seeds  # noqa: E402  bench/seeds.py: mean_std
+import seeds  # noqa: E402  bench/seeds.py: mean_std, common_args, run_and_read
 PIPELINE = os.path.join(ROOT, "pipelines", "augment.toml")
 SIZES = [100, 500]
 MODELS = [("pretrained", "eval_pretrained_{aug}n{n}"), ("scratch", "eval_scratch_{aug}n{n}"),
@@ -31,28 +29,15 @@ def reseeded(n):
                                            for aug in ("", "aug_")]
 
 
-def run_seed(graft, seed, run, ws):
-    if run:
-        cmd = ["nice", "-n", "10", graft, "run", PIPELINE, "-j1", "--threads", "1", "--wait"] + ws
-        for n in SIZES:
-            for st in reseeded(n):
-                cmd += ["--set", f"stages.{st}.seed={seed}"]
-        print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    out = subprocess.run([graft, "metrics", PIPELINE, "--json"] + ws, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--graft", default=os.path.join(ROOT, "build", "graft"))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[17, 18, 19])
+    seeds.common_args(ap)
     ap.add_argument("--no-run", action="store_true", help="read the latest run's metrics only")
-    ap.add_argument("--workspace", help="graft -w DIR (default: .graft beside the pipeline)")
     a = ap.parse_args()
     cells = {}  # (n, model) -> {"plain": [], "aug": [], "delta": []}
     for seed in (a.seeds[:1] if a.no_run else a.seeds):
-        m = run_seed(a.graft, seed, not a.no_run, ["-w", a.workspace] if a.workspace else [])
+        sets = [f"stages.{st}.seed={seed}" for n in SIZES for st in reseeded(n)]
+        m = seeds.run_and_read(a.graft, PIPELINE, sets, a.workspace, run=not a.no_run)
         for n in SIZES:
             for model, pattern in MODELS:
                 plain = m.get(pattern.format(aug="", n=n), {}).get("accuracy")

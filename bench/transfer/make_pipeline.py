@@ -34,21 +34,13 @@ def main():
     ap.add_argument("--pretrain-steps", type=int,
                     help="override the quickstart's pretraining max_steps (more compute, same recipe)")
     args = ap.parse_args()
-    text = open(args.quickstart, encoding="utf-8").read()
-    # Everything up to the first fine-tuning stage is shared with the quickstart.
-    cut = text.index("[stages.finetune]")
-    shared = text[text.index("[stages.import]"):cut].rstrip() + "\n"
+    shared, arms = quickstart_parts(args.quickstart)
     shared = shared.replace("sizes = [500, 500, 5000]", "sizes = [8000, 500, 5000]")
-    if "sizes = [8000, 500, 5000]" not in shared:
-        sys.exit("make_pipeline.py: the quickstart's split no longer has sizes = [500, 500, 5000]")
     if args.pretrain_steps:
         steps = re.search(r"^max_steps = \d+", shared, re.M)
         if not steps:
             sys.exit("make_pipeline.py: the quickstart's pretrain has no max_steps line to override")
         shared = shared[:steps.start()] + f"max_steps = {args.pretrain_steps}" + shared[steps.end():]
-    # Each arm keeps its own quickstart params (the scratch baseline its own, better, lr).
-    arms = {"pretrained": finetune_params(text[cut:], "finetune"),
-            "scratch": finetune_params(text[cut:], "scratch")}
     out = [HEADER, "[pipeline]", 'name = "transfer-benchmark"', "seed = 17", "", shared]
     report = []
     for n in SIZES:
@@ -63,31 +55,53 @@ stratify = "label"
 seed = {1000 * s + n}
 """)
             for kind, ft in arms.items():
-                out.append(f"""[stages.{kind}_{tag}]
-uses = "finetune"
-inputs = {{ train = "labels_{tag}.train", val = "split.val", model = "pretrain.model" }}
-[stages.{kind}_{tag}.params]
-strategy = "{ft["strategy"]}"
-epochs = {EPOCHS[n]}
-patience = {PATIENCE[n]}
-{ft["common"]}
-[stages.eval_{kind}_{tag}]
-uses = "evaluate"
-inputs = {{ model = "{kind}_{tag}.model", data = "split.test" }}
-[stages.eval_{kind}_{tag}.params]
-max_len = {ft["max_len"]}
-""")
+                out.append(finetune_and_eval(f"{kind}_{tag}", f"labels_{tag}.train", ft, n))
                 report.append(f"eval_{kind}_{tag}")
             out.append(f"""[stages.bow_{tag}]
 uses = "classic"
 inputs = {{ train = "labels_{tag}.train", test = "split.test" }}
 """)
             report.append(f"bow_{tag}")
-    out.append("[report]")
-    out.append('title = "IMDb test accuracy (5,000 reviews) by labelled-set size and seed"')
-    out.append("stages = [" + ", ".join(f'"{r}"' for r in report) + "]")
-    out.append('metrics = ["accuracy", "macro_f1", "roc_auc"]')
+    out += report_section("IMDb test accuracy (5,000 reviews) by labelled-set size and seed", report,
+                          ["accuracy", "macro_f1", "roc_auc"])
     sys.stdout.write("\n".join(out) + "\n")
+
+
+def quickstart_parts(path):
+    """The quickstart's stages up to its first fine-tuning stage (shared verbatim), and the
+    params of its two fine-tuning arms: each keeps its own (the scratch baseline its own, better,
+    lr)."""
+    text = open(path, encoding="utf-8").read()
+    cut = text.index("[stages.finetune]")
+    shared = text[text.index("[stages.import]"):cut].rstrip() + "\n"
+    if "sizes = [500, 500, 5000]" not in shared:
+        sys.exit("make_pipeline.py: the quickstart's split no longer has sizes = [500, 500, 5000]")
+    return shared, {"pretrained": finetune_params(text[cut:], "finetune"),
+                    "scratch": finetune_params(text[cut:], "scratch")}
+
+
+def finetune_and_eval(sid, train, ft, n):
+    """A fine-tuning stage `sid` on `train` (n labelled rows) from the pretrained model, with the
+    arm's params `ft`, and its evaluation `eval_<sid>` on the test split."""
+    return f"""[stages.{sid}]
+uses = "finetune"
+inputs = {{ train = "{train}", val = "split.val", model = "pretrain.model" }}
+[stages.{sid}.params]
+strategy = "{ft["strategy"]}"
+epochs = {EPOCHS[n]}
+patience = {PATIENCE[n]}
+{ft["common"]}
+[stages.eval_{sid}]
+uses = "evaluate"
+inputs = {{ model = "{sid}.model", data = "split.test" }}
+[stages.eval_{sid}.params]
+max_len = {ft["max_len"]}
+"""
+
+
+def report_section(title, stages, metrics):
+    return ["[report]", f'title = "{title}"', "stages = [" + ", ".join(f'"{r}"' for r in stages) + "]",
+            "metrics = [" + ", ".join(f'"{m}"' for m in metrics) + "]"]
 
 
 def finetune_params(section, stage):
