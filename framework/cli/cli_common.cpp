@@ -56,6 +56,12 @@ WorkspacePaths workspace_for(const GlobalOptions& g, const PipelineSpec& spec) {
     return WorkspacePaths{default_workspace_for(spec.file)};
 }
 
+WorkspacePaths workspace_from(const GlobalOptions& g, const std::string& file) {
+    if (!g.workspace.empty()) return {std::filesystem::absolute(g.workspace)};
+    if (!file.empty()) return {default_workspace_for(std::filesystem::absolute(file))};
+    return {std::filesystem::absolute(".graft")};
+}
+
 namespace {
 std::atomic<bool> g_interrupted{false};
 std::atomic<int> g_signals{0};

@@ -41,6 +41,8 @@ PipelineSpec load_pipeline(const std::string& file, const std::vector<std::strin
                            const PluginHost& plugins);
 
 WorkspacePaths workspace_for(const GlobalOptions& g, const PipelineSpec& spec);
+// For verbs that do not load the pipeline: --workspace, else .graft beside FILE, else ./.graft.
+WorkspacePaths workspace_from(const GlobalOptions& g, const std::string& file);
 
 // Installs SIGINT/SIGTERM handlers: the first sets the flag (stages stop, nothing half-written
 // is published), the second exits at once.

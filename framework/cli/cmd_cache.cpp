@@ -3,7 +3,6 @@
 #include "cli_common.hpp"
 
 #include "core/cache/import.hpp"
-#include "core/exec/runner.hpp"
 
 #include <fmt/format.h>
 
@@ -33,9 +32,7 @@ int cmd_cache(const std::vector<std::string>& args) {
     if (!disk.stat(from.actions()).is_dir || !disk.stat(from.objects()).is_dir)
         throw UsageError(fmt::format("{} is not a graft workspace (no objects/ and actions/ in it)",
                                      from.root.string()));
-    const WorkspacePaths to{!g.workspace.empty() ? fs::absolute(g.workspace)
-                            : !file.empty()      ? default_workspace_for(fs::absolute(file))
-                                                 : fs::absolute(".graft")};
+    const WorkspacePaths to = workspace_from(g, file);
     if (fs::weakly_canonical(from.root) == fs::weakly_canonical(to.root))
         throw UsageError(fmt::format("{} is the destination workspace itself", from.root.string()));
     disk.make_dirs(to.root);

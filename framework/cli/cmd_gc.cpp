@@ -68,9 +68,7 @@ int cmd_gc(const std::vector<std::string>& args) {
     po::variables_map vm;
     if (!parse_args(args, d, pos, vm, "graft gc [FILE] [--keep-last N] [--max-size SIZE] [--dry-run]"))
         return kOk;
-    WorkspacePaths ws{!g.workspace.empty() ? fs::absolute(g.workspace)
-                      : !file.empty()      ? default_workspace_for(fs::absolute(file))
-                                           : fs::absolute(".graft")};
+    const WorkspacePaths ws = workspace_from(g, file);
     RealDisk disk;
     if (!disk.stat(ws.root).is_dir) throw UsageError(fmt::format("no workspace at {}", ws.root.string()));
     WorkspaceLock lock(ws.lock(), WorkspaceLock::Mode::Fail, "graft gc");

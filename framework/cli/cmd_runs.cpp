@@ -20,12 +20,6 @@ namespace graft::cli {
 
 namespace {
 
-WorkspacePaths workspace_from(const GlobalOptions& g, const std::string& file) {
-    if (!g.workspace.empty()) return {std::filesystem::absolute(g.workspace)};
-    if (!file.empty()) return {default_workspace_for(std::filesystem::absolute(file))};
-    return {std::filesystem::absolute(".graft")};
-}
-
 std::string local_time(std::int64_t ns) {
     const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
     std::tm tm{};

@@ -2,6 +2,7 @@
 
 #include "framework/core/cache/fake_disk.hpp"
 #include "framework/core/cache/temp_dir.hpp"
+#include "framework/core/cache/test_workspace.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,35 +10,7 @@ using namespace graft;
 using graft::testing::FakeDisk;
 using graft::testing::TempDir;
 
-namespace {
-
-// A workspace on any Disk with helpers to publish objects and record actions.
-struct Workspace {
-    Disk& disk;
-    WorkspacePaths ws;
-    ObjectStore objects{disk, ws};
-    ActionCache actions{disk, ws};
-
-    Workspace(Disk& d, fs::path root) : disk(d), ws{std::move(root)} {}
-
-    Digest publish(const std::string& content) {
-        fs::path t = objects.make_temp_dir("t");
-        disk.write_file_atomic(t / "out", content);
-        return objects.publish(t / "out");
-    }
-
-    Digest action(const std::string& name, std::map<std::string, Digest> outputs) {
-        Digest key = hash_bytes(name);
-        ActionResult r;
-        r.stage_type = "s";
-        r.stage_version = "1";
-        r.outputs = std::move(outputs);
-        actions.put(key, r);
-        return key;
-    }
-};
-
-}  // namespace
+using Workspace = graft::testing::TestWorkspace;
 
 TEST_CASE("gc without a budget keeps only referenced objects and actions", "[cache][gc]") {
     TempDir tmp;

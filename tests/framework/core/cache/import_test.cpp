@@ -3,72 +3,33 @@
 // the source is left as it was, and importing twice changes nothing.
 #include "core/cache/import.hpp"
 
+#include "framework/core/cache/fake_disk.hpp"
 #include "framework/core/cache/temp_dir.hpp"
+#include "framework/core/cache/test_workspace.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <sys/stat.h>
-
 using namespace graft;
+using graft::testing::FakeDisk;
 using graft::testing::TempDir;
 
-namespace {
-
-struct Workspace {
-    Disk& disk;
-    WorkspacePaths ws;
-    ObjectStore objects{disk, ws};
-    ActionCache actions{disk, ws};
-
-    Workspace(Disk& d, fs::path root) : disk(d), ws{std::move(root)} {}
-
-    Digest publish_file(const std::string& content) {
-        fs::path t = objects.make_temp_dir("t");
-        disk.write_file_atomic(t / "out", content);
-        return objects.publish(t / "out");
-    }
-    // A directory artifact with a nested file and an executable one (the exec bit is digested).
-    Digest publish_tree(const std::string& content) {
-        fs::path t = objects.make_temp_dir("t");
-        disk.write_file_atomic(t / "model" / "weights.bin", content);
-        disk.write_file_atomic(t / "model" / "run.sh", "#!/bin/sh\n");
-        fs::permissions(t / "model" / "run.sh", fs::perms::owner_exec, fs::perm_options::add);
-        return objects.publish(t / "model");
-    }
-    Digest action(const std::string& name, std::map<std::string, Digest> outputs) {
-        Digest key = hash_bytes(name);
-        ActionResult r;
-        r.stage_type = "s";
-        r.stage_version = "1";
-        r.outputs = std::move(outputs);
-        r.metrics = {{"accuracy", 0.75}};
-        actions.put(key, r);
-        return key;
-    }
-};
-
-}  // namespace
+using Workspace = graft::testing::TestWorkspace;
 
 TEST_CASE("cache import brings complete entries and their objects, once", "[cache][import]") {
     TempDir tmp;
     RealDisk disk;
     Workspace src(disk, tmp / "side");
     Workspace dst(disk, tmp / "main");
-    const Digest file = src.publish_file("tokens");
-    const Digest tree = src.publish_tree("weights");
-    const Digest shared = src.publish_file("shared");
-    const Digest a = src.action("a", {{"data", file}, {"model", tree}});
-    const Digest b = src.action("b", {{"data", shared}});
+    const Digest file = src.publish("tokens");
+    const Digest tree = src.publish_tree("weights", /*executable=*/true);
+    const Digest shared = src.publish("shared");
+    const Digest a = src.action("a", {{"data", file}, {"model", tree}}, {{"accuracy", 0.75}});
+    const Digest b = src.action("b", {{"data", shared}}, {{"accuracy", 0.75}});
     const Digest missing = hash_bytes("never published");
     const Digest partial = src.action("partial", {{"data", missing}});
     // The destination already has b (with other metrics: its own entry wins).
-    CHECK(dst.publish_file("shared") == shared);
-    ActionResult mine;
-    mine.stage_type = "s";
-    mine.stage_version = "1";
-    mine.outputs = {{"data", shared}};
-    mine.metrics = {{"accuracy", 0.5}};
-    dst.actions.put(b, mine);
+    CHECK(dst.publish("shared") == shared);
+    CHECK(dst.action("b", {{"data", shared}}, {{"accuracy", 0.5}}) == b);
 
     const auto report = import_cache(disk, src.ws, dst.ws);
     CHECK(report.actions_imported == 1);
@@ -86,7 +47,7 @@ TEST_CASE("cache import brings complete entries and their objects, once", "[cach
     // Hard links: the same inode, no second copy of the bytes.
     CHECK(disk.stat(dst.objects.object_path(file)).inode == disk.stat(src.objects.object_path(file)).inode);
     // None of the import's temp directories is left in the destination's tmp/ (the helper's own
-    // publish_file leaves its "t" one); the source untouched.
+    // publish leaves its "t" one); the source untouched.
     for (const auto& name : disk.list_dir(dst.ws.tmp())) CHECK(name.find("import") == std::string::npos);
     CHECK(src.actions.list().size() == 3);
     CHECK(src.objects.list().size() == 3);
@@ -102,8 +63,8 @@ TEST_CASE("cache import refuses an object whose content no longer matches its na
     RealDisk disk;
     Workspace src(disk, tmp / "side");
     Workspace dst(disk, tmp / "main");
-    const Digest good = src.publish_file("good");
-    const Digest bad = src.publish_file("original");
+    const Digest good = src.publish("good");
+    const Digest bad = src.publish("original");
     const Digest ok_key = src.action("ok", {{"data", good}});
     const Digest bad_key = src.action("bad", {{"data", bad}});
     // Someone edited a read-only cache object in place.
@@ -118,4 +79,21 @@ TEST_CASE("cache import refuses an object whose content no longer matches its na
     CHECK(dst.actions.get(ok_key));
     CHECK_FALSE(dst.actions.get(bad_key));
     CHECK_FALSE(dst.objects.has(bad));
+}
+
+TEST_CASE("cache import works through any Disk: the default copy_tree", "[cache][import]") {
+    FakeDisk disk;  // no hard links: Disk::copy_tree copies through read_file / write_file_atomic
+    Workspace src(disk, "/side");
+    Workspace dst(disk, "/main");
+    const Digest file = src.publish("tokens");
+    const Digest tree = src.publish_tree("weights");
+    const Digest key = src.action("a", {{"data", file}, {"model", tree}});
+
+    const auto report = import_cache(disk, src.ws, dst.ws);
+    CHECK(report.actions_imported == 1);
+    CHECK(report.objects_imported == 2);
+    CHECK(report.corrupt.empty());
+    REQUIRE(dst.actions.get(key));
+    CHECK(digest_artifact(disk, dst.objects.object_path(tree)) == tree);
+    CHECK(disk.read_file(dst.objects.object_path(tree) / "weights.bin") == std::optional<std::string>("weights"));
 }
