@@ -178,9 +178,10 @@ void assign_class_labels(const TextRows& rows, const std::map<std::string, std::
 ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision) {
     const ml::Precision p = ml::parse_precision(precision);
     const auto info = ml::init_runtime(ctx.threads(), p);
-    ctx.info("LibTorch: {} thread(s){}, fp32 matmul {:.1f} GFLOP/s, precision {}", info.threads,
+    ctx.info("LibTorch: {} thread(s){}, fp32 matmul {:.1f} GFLOP/s, precision {}{}", info.threads,
              info.blas_threads > 0 ? fmt::format(" (OpenBLAS pool {})", info.blas_threads) : "",
-             info.matmul_gflops, ml::to_string(p));
+             info.matmul_gflops, ml::to_string(p),
+             info.malloc_tuned ? "" : "; glibc malloc left untuned");
     if (!info.warning.empty()) ctx.warn("{}", info.warning);
     return p;
 }

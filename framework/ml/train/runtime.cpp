@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <dlfcn.h>
 #include <cstdlib>
+#include <dlfcn.h>
+#include <malloc.h>
+#include <strings.h>
 #include <fstream>
 #include <sstream>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -113,6 +116,34 @@ int set_blas_threads(const std::string& blas_path, int n) {
     return in_effect;
 }
 
+bool omp_waits_passively() {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    return policy != nullptr && strcasecmp(policy, "passive") == 0;
+}
+
+bool tune_allocator() {
+#if defined(__GLIBC__)
+    if (const char* v = std::getenv("GRAFT_MALLOC_TUNING"); v && std::string(v) == "0") return false;
+    if (const char* t = std::getenv("GLIBC_TUNABLES"); t && std::string(t).find("malloc") != std::string::npos) {
+        return false;  // the user tuned malloc already
+    }
+    // Large blocks from the heap, never mmap; freed memory stays in the heap rather than being
+    // trimmed back to the kernel. Together these make a step's big tensors reuse the previous
+    // step's pages.
+    static const bool tuned = mallopt(M_MMAP_MAX, 0) == 1 &&
+                              mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
+    return tuned;
+#else
+    return false;
+#endif
+}
+
+void release_free_memory() {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 RuntimeInfo init_runtime(int threads, Precision precision) {
     (void)kIsaCapped;
     cap_onednn_isa();
@@ -129,12 +160,13 @@ RuntimeInfo init_runtime(int threads, Precision precision) {
         });
     }
     RuntimeInfo info;
+    info.malloc_tuned = tune_allocator();
     info.threads = at::get_num_threads();
     info.matmul_gflops = time_matmul_gflops();  // after its warm-up the BLAS is mapped
     const BlasLibrary blas = blas_library_from_maps(read_self_maps());
     info.blas_library = blas.path;
     if (!std::getenv("OPENBLAS_NUM_THREADS")) {
-        int n = 1;
+        int n = omp_waits_passively() ? info.threads : 1;
         if (const char* v = std::getenv("GRAFT_BLAS_THREADS")) n = std::max(1, std::atoi(v));
         info.blas_threads = set_blas_threads(blas.path, n);
     }

@@ -18,6 +18,7 @@ const char* to_string(Precision precision);
 struct RuntimeInfo {
     int threads = 1;            // intra-op threads now in effect
     int blas_threads = 0;       // OpenBLAS's own pool size now in effect (0: not an OpenBLAS)
+    bool malloc_tuned = false;  // tune_allocator() is in effect
     double matmul_gflops = 0;   // fp32 256x256 matmul throughput measured at start-up
     std::string blas_library;   // the BLAS file mapped into this process ("" if none found)
     std::string warning;        // empty, or a message for the host to print (slow BLAS, ...)
@@ -40,13 +41,32 @@ BlasLibrary blas_library_from_maps(const std::string& maps);
 // size in effect, or 0 when the BLAS is not OpenBLAS.
 int set_blas_threads(const std::string& blas_path, int n);
 
+// True when $OMP_WAIT_POLICY is "passive" (any case): LibTorch's OpenMP workers then sleep between
+// parallel regions, and OpenBLAS's pool can have the cores while they do. The graft host exports
+// it before loading plugins (core/plugin/library_env.hpp); libgomp reads it only when it loads.
+bool omp_waits_passively();
+
+// glibc only: large blocks come from the heap, never from a fresh mmap, and freed memory is not
+// trimmed back to the kernel, so each training step reuses the pages of the last one instead of
+// faulting in zeroed pages for every big activation (a [32, 4, 256, 256] fp32 attention tensor is
+// 32 MiB, above glibc's largest mmap threshold). Measured: a 32 MiB torch.bmm took 20 ms with
+// the default malloc and 6 ms with this. Skipped when $GRAFT_MALLOC_TUNING=0 or $GLIBC_TUNABLES
+// already names a malloc tunable. Process-wide and permanent; returns whether it is in effect.
+bool tune_allocator();
+
+// Hands the heap's free memory back to the kernel (malloc_trim): for the end of a training run,
+// since tune_allocator() keeps freed memory otherwise.
+void release_free_memory();
+
 // Sets the oneDNN ISA cap (unless the user set ONEDNN_MAX_CPU_ISA already), the intra-op thread
 // count (threads <= 0: keep LibTorch's default) and, the first time only, the inter-op thread
 // count (LibTorch refuses a second change), then times a 256x256 fp32 matmul. When the BLAS mapped
 // into the process is the reference one (or cannot be identified and the matmul runs under ~10
-// GFLOP/s), RuntimeInfo::warning says how to install OpenBLAS. OpenBLAS's own pool is set to one
-// thread (LibTorch parallelises around its BLAS calls), or to $GRAFT_BLAS_THREADS when set; an
-// explicit $OPENBLAS_NUM_THREADS is left alone.
+// GFLOP/s), RuntimeInfo::warning says how to install OpenBLAS. OpenBLAS's own pool, which
+// LibTorch never sizes, gets the intra-op thread count when OpenMP waits passively and one thread
+// otherwise (spinning OpenMP workers and OpenBLAS threads oversubscribe the cores), or
+// $GRAFT_BLAS_THREADS when set; an explicit $OPENBLAS_NUM_THREADS is left alone. Also calls
+// tune_allocator().
 // Safe to call more than once; call it before building models so the ISA cap is in place.
 RuntimeInfo init_runtime(int threads, Precision precision = Precision::fp32);
 

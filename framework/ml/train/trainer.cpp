@@ -491,6 +491,7 @@ TrainResult Trainer::fit(const std::vector<Example>& train, const std::vector<Ex
     result.train_seconds = train_seconds;
     result.tokens_per_s = train_seconds > 0 ? result.real_tokens / train_seconds : 0.0;
     s.log.close();
+    release_free_memory();  // the steps' activations, kept in the heap by tune_allocator()
     return result;
 }
 

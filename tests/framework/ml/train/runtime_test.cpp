@@ -65,3 +65,50 @@ TEST_CASE("OpenBLAS's own thread pool follows graft, not the machine", "[train][
     CHECK(graft::ml::set_blas_threads("", 2) == 0);
     CHECK(graft::ml::set_blas_threads("/nonexistent/libopenblas.so.0", 2) == 0);
 }
+
+TEST_CASE("with passive OpenMP workers OpenBLAS gets the intra-op threads", "[train][runtime]") {
+    if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("GRAFT_BLAS_THREADS") ||
+        std::thread::hardware_concurrency() < 2) {
+        WARN("an explicit BLAS thread count is set, or one core only");
+        return;
+    }
+    const char* before = std::getenv("OMP_WAIT_POLICY");
+    const std::string saved = before ? before : "";
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    CHECK(graft::ml::omp_waits_passively());
+    const auto passive = graft::ml::init_runtime(2);
+    setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+    CHECK_FALSE(graft::ml::omp_waits_passively());
+    const auto active = graft::ml::init_runtime(2);
+    if (before) {
+        setenv("OMP_WAIT_POLICY", saved.c_str(), 1);
+    } else {
+        unsetenv("OMP_WAIT_POLICY");
+    }
+    graft::ml::init_runtime(1);
+    if (passive.blas_library.find("openblas") == std::string::npos) {
+        WARN("the BLAS is not OpenBLAS: " << passive.blas_library);
+        return;
+    }
+    CHECK(passive.blas_threads == 2);
+    CHECK(active.blas_threads == 1);
+}
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+
+TEST_CASE("big blocks come from the heap once the allocator is tuned", "[train][runtime]") {
+    if (const char* v = std::getenv("GRAFT_MALLOC_TUNING"); v && std::string(v) == "0") return;
+    REQUIRE(graft::ml::tune_allocator());
+    REQUIRE(graft::ml::init_runtime(1).malloc_tuned);
+    const auto mapped_before = mallinfo2().hblkhd;
+    // 64 MiB: above glibc's largest mmap threshold, so untuned it would be a fresh mapping.
+    constexpr size_t size = size_t{64} << 20;
+    void* block = std::malloc(size);
+    REQUIRE(block != nullptr);
+    static_cast<char*>(block)[size - 1] = 1;
+    CHECK(mallinfo2().hblkhd == mapped_before);  // not an mmap'd block
+    std::free(block);
+    graft::ml::release_free_memory();
+}
+#endif
