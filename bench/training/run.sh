@@ -24,9 +24,14 @@
 #
 # Runs, one after the other on the same machine:
 #   graft fp32                 graft run --force finetune (the stage's own train_tokens_per_s)
-#   python-graft-order fp32    eager loop on graft's exact batch plan (same seed, bucketing): the
-#                              per-step losses are compared with graft's train_log.jsonl
-#   python-shuffle fp32        the usual eager loop: DataLoader(shuffle=True), per-batch padding
+#   python-graft-order-tuned fp32
+#                              eager loop on graft's exact batch plan (same seed, bucketing) under
+#                              graft's runtime settings (TUNED_ENV below): what is left is the
+#                              language; the per-step losses are compared with graft's
+#                              train_log.jsonl
+#   python-shuffle fp32        the usual eager loop as it usually runs: DataLoader(shuffle=True),
+#                              per-batch padding, the environment as it is
+#   python-shuffle-tuned fp32  the same under graft's runtime settings: what is left is batching
 #   graft bf16                 (BF16=1)
 #   python-shuffle bf16        (PYTHON_BF16=1)
 # and a sustained torch.mm fp32/bf16 peak at 1024^2 on THREADS threads. Tokens/s count real
@@ -213,16 +218,24 @@ run_graft() { # precision
     echo
 }
 
+# graft's runtime settings (framework/ml/train/runtime.hpp, core/plugin/library_env.hpp) as
+# environment variables, for the Python runs that should get them too: OpenMP workers wait
+# passively, OpenBLAS's pool has the intra-op threads, glibc malloc serves big blocks from the heap.
+TUNED_ENV=(OMP_WAIT_POLICY=PASSIVE "OPENBLAS_NUM_THREADS=${BLAS_THREADS:-$THREADS}"
+           GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647)
+
 SEED=""
-run_python() { # order precision
-    local order="$1" prec="$2" name
-    name="python-$([[ "$1" == graft ]] && echo graft-order || echo "$1") $2" # the report's run names
-    echo "== $name"
+run_python() { # order precision [tuned]
+    local order="$1" prec="$2" tuned="${3:-}" name
+    name="python-$([[ "$1" == graft ]] && echo graft-order || echo "$1")${tuned:+-tuned} $2" # the report's run names
+    local env_prefix=()
+    [[ -n "$tuned" ]] && env_prefix=(env "${TUNED_ENV[@]}")
+    echo "== $name${tuned:+ (${TUNED_ENV[*]})}"
     note_load "$name"
-    "$PY" "$here/train_eager.py" train --train "$WORK/ids/train.jsonl" --val "$WORK/ids/val.jsonl" \
+    "${env_prefix[@]}" "$PY" "$here/train_eager.py" train --train "$WORK/ids/train.jsonl" --val "$WORK/ids/val.jsonl" \
         --meta "$WORK/ids/meta.json" --order "$order" --precision "$prec" --seed "$SEED" \
         --threads "$THREADS" --epochs "$EPOCHS" --batch-size "$BATCH" --max-len "$MAX_LEN" \
-        --out "$R/python-$order-$prec.json" --log "$R/python-$order-$prec.log.jsonl" |
+        --out "$R/python-$order${tuned:+-tuned}-$prec.json" --log "$R/python-$order${tuned:+-tuned}-$prec.log.jsonl" |
         jq -c '{steps, tokens_per_s, train_seconds, val_accuracy, pad_fraction}'
     echo
 }
@@ -230,8 +243,9 @@ run_python() { # order precision
 run_graft fp32
 # The stage's seed (same init, dropout and data order), read exactly: jq 1.6 rounds 64-bit integers.
 SEED="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["stages"]["finetune"]["seed"])' "$LOCK")"
-run_python graft fp32
+run_python graft fp32 tuned
 run_python shuffle fp32
+run_python shuffle fp32 tuned
 if [[ "$BF16" == 1 ]]; then run_graft bf16; fi
 if [[ "$PYTHON_BF16" == 1 ]]; then run_python shuffle bf16; fi
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -253,11 +267,13 @@ jq -n --arg cpu "$cpu_model" --arg kernel "$(uname -sr)" --arg graft "$graft_ver
 
 report=(--machine "$R/machine.json" --peak "$R/peak.json" --graft-fp32 "$R/graft-fp32.json"
         --log "graft fp32=$R/graft-fp32.train_log.jsonl"
-        --python "python-graft-order fp32=$R/python-graft-fp32.json"
-        --log "python-graft-order fp32=$R/python-graft-fp32.log.jsonl"
+        --python "python-graft-order-tuned fp32=$R/python-graft-tuned-fp32.json"
+        --log "python-graft-order-tuned fp32=$R/python-graft-tuned-fp32.log.jsonl"
         --python "python-shuffle fp32=$R/python-shuffle-fp32.json"
         --log "python-shuffle fp32=$R/python-shuffle-fp32.log.jsonl"
-        --graft-log "$R/graft-fp32.train_log.jsonl" --python-graft-log "$R/python-graft-fp32.log.jsonl"
+        --python "python-shuffle-tuned fp32=$R/python-shuffle-tuned-fp32.json"
+        --log "python-shuffle-tuned fp32=$R/python-shuffle-tuned-fp32.log.jsonl"
+        --graft-log "$R/graft-fp32.train_log.jsonl" --python-graft-log "$R/python-graft-tuned-fp32.log.jsonl"
         --jsonl "$R/results.jsonl")
 if [[ "$BF16" == 1 ]]; then
     report+=(--graft-bf16 "$R/graft-bf16.json" --log "graft bf16=$R/graft-bf16.train_log.jsonl")

@@ -552,7 +552,7 @@ def cmd_report(args):
     useful = python[next(iter(python))]["useful_flops"]  # same rows x epochs for every run
     steps_total = python[next(iter(python))]["steps"]
     loads = machine.get("load1_before_run", {})
-    same_plan_pad = python.get("python-graft-order fp32", {}).get("pad_fraction")
+    same_plan_pad = python.get("python-graft-order-tuned fp32", {}).get("pad_fraction")
 
     runs = []
     for name in list(graft) + list(python):
