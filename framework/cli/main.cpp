@@ -1,7 +1,6 @@
 // graft: run declarative ML pipelines of stage plugins, caching every artifact.
 #include "cli_common.hpp"
 
-#include "core/plugin/library_env.hpp"
 #include "core/spec/diagnostic.hpp"
 
 #include <fmt/format.h>
@@ -56,8 +55,6 @@ int main(int argc, char** argv) {
     using namespace graft;
     using namespace graft::cli;
     setup_logging();
-    // Before any plugin, and the libraries under it, is loaded (library_env.hpp).
-    apply_library_env_defaults();
     std::vector<std::string> all(argv, argv + argc);
     if (argc < 2 || all[1] == "help" || all[1] == "--help" || all[1] == "-h") {
         std::cout << kHelp;
