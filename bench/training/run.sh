@@ -25,13 +25,12 @@
 # Runs, one after the other on the same machine:
 #   graft fp32                 graft run --force finetune (the stage's own train_tokens_per_s)
 #   python-graft-order-tuned fp32
-#                              eager loop on graft's exact batch plan (same seed, bucketing) under
-#                              graft's runtime settings (TUNED_ENV below): what is left is the
-#                              language; the per-step losses are compared with graft's
-#                              train_log.jsonl
+#                              eager loop on graft's exact batch plan (same seed, bucketing) in
+#                              the tuned environment (TUNED_ENV below); the per-step losses are
+#                              compared with graft's train_log.jsonl
 #   python-shuffle fp32        the usual eager loop as it usually runs: DataLoader(shuffle=True),
 #                              per-batch padding, the environment as it is
-#   python-shuffle-tuned fp32  the same under graft's runtime settings: what is left is batching
+#   python-shuffle-tuned fp32  the same in the tuned environment
 #   graft bf16                 (BF16=1)
 #   python-shuffle bf16        (PYTHON_BF16=1)
 # and a sustained torch.mm fp32/bf16 peak at 1024^2 on THREADS threads. Tokens/s count real
@@ -218,9 +217,10 @@ run_graft() { # precision
     echo
 }
 
-# graft's runtime settings (framework/ml/train/runtime.hpp, core/plugin/library_env.hpp) as
-# environment variables, for the Python runs that should get them too: OpenMP workers wait
-# passively, OpenBLAS's pool has the intra-op threads, glibc malloc serves big blocks from the heap.
+# A tuned environment for the "-tuned" Python runs: OpenMP workers wait passively, OpenBLAS's pool
+# has the intra-op threads, and glibc malloc serves big blocks from the heap. graft itself applies
+# the malloc part (framework/ml/train/runtime.hpp) and the OpenBLAS part when you export
+# OMP_WAIT_POLICY=PASSIVE; it leaves OpenMP's default wait policy alone.
 TUNED_ENV=(OMP_WAIT_POLICY=PASSIVE "OPENBLAS_NUM_THREADS=${BLAS_THREADS:-$THREADS}"
            GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647)
 

@@ -13,9 +13,9 @@
 #include <malloc.h>
 #include <strings.h>
 #include <fstream>
-#include <sstream>
 #include <limits>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 namespace graft::ml {

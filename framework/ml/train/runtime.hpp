@@ -45,14 +45,14 @@ int set_blas_threads(const std::string& blas_path, int n);
 // parallel regions, and OpenBLAS's pool can have the cores while they do. libgomp reads it only
 // when it loads, so it must be exported before graft starts. graft leaves libgomp's default (spin
 // ~300k iterations, then sleep): measured on 2 vCPUs, passive waiting made fp32 fine-tuning 1.2x
-// faster (with OpenBLAS at 2 threads) but bf16 pretraining 1.2x slower (42k vs 49k tokens/s).
+// faster (with OpenBLAS at 2 threads) but bf16 pretraining 1.2x slower (README, "Runtime").
 bool omp_waits_passively();
 
 // glibc only: large blocks come from the heap, never from a fresh mmap, and freed memory is not
 // trimmed back to the kernel, so each training step reuses the pages of the last one instead of
 // faulting in zeroed pages for every big activation (a [32, 4, 256, 256] fp32 attention tensor is
-// 32 MiB, above glibc's largest mmap threshold). Measured: a 32 MiB torch.bmm took 20 ms with
-// the default malloc and 6 ms with this. Skipped when $GRAFT_MALLOC_TUNING=0 or $GLIBC_TUNABLES
+// 32 MiB, above glibc's largest mmap threshold; perf put 13 % of a fine-tuning step in those
+// page faults). Skipped when $GRAFT_MALLOC_TUNING=0 or $GLIBC_TUNABLES
 // already names a malloc tunable. Process-wide and permanent; returns whether it is in effect.
 bool tune_allocator();
 

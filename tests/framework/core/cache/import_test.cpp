@@ -15,11 +15,18 @@ using graft::testing::TempDir;
 
 using Workspace = graft::testing::TestWorkspace;
 
-TEST_CASE("cache import brings complete entries and their objects, once", "[cache][import]") {
+namespace {
+// A side workspace to import from and a main one to import into, on the real disk.
+struct TwoWorkspaces {
     TempDir tmp;
     RealDisk disk;
-    Workspace src(disk, tmp / "side");
-    Workspace dst(disk, tmp / "main");
+    Workspace src{disk, tmp / "side"};
+    Workspace dst{disk, tmp / "main"};
+};
+}  // namespace
+
+TEST_CASE_METHOD(TwoWorkspaces, "cache import brings complete entries and their objects, once",
+                 "[cache][import]") {
     const Digest file = src.publish("tokens");
     const Digest tree = src.publish_tree("weights", /*executable=*/true);
     const Digest shared = src.publish("shared");
@@ -58,11 +65,9 @@ TEST_CASE("cache import brings complete entries and their objects, once", "[cach
     CHECK(again.objects_imported == 0);
 }
 
-TEST_CASE("cache import refuses an object whose content no longer matches its name", "[cache][import]") {
-    TempDir tmp;
-    RealDisk disk;
-    Workspace src(disk, tmp / "side");
-    Workspace dst(disk, tmp / "main");
+TEST_CASE_METHOD(TwoWorkspaces,
+                 "cache import refuses an object whose content no longer matches its name",
+                 "[cache][import]") {
     const Digest good = src.publish("good");
     const Digest bad = src.publish("original");
     const Digest ok_key = src.action("ok", {{"data", good}});
