@@ -30,6 +30,7 @@ ojson stage_to_json(const LockEntry& e) {
     for (const auto& [port, d] : e.outputs) outputs[port] = d.hex();
     auto& metrics = s["metrics"] = ojson::object();
     for (const auto& [name, v] : e.metrics) metrics[name] = metric_to_json<ojson>(v);
+    if (!e.workspace.empty()) s["workspace"] = e.workspace;
     return s;
 }
 
@@ -97,6 +98,7 @@ public:
             if (!m) fail(where + ".metrics." + name, "expected a number, got " + v.dump());
             e.metrics[name] = *m;
         }
+        if (s.contains("workspace")) e.workspace = string_at(s, where, "workspace");
         return e;
     }
 

@@ -28,6 +28,7 @@ struct LockEntry {
     std::map<std::string, LockInput> inputs;  // port -> source + digest
     std::map<std::string, Digest> outputs;    // port -> object digest
     std::map<std::string, double> metrics;
+    std::string workspace;  // workspace_id() of the workspace it ran in; empty in older locks
 };
 
 struct LockFile {

@@ -5,6 +5,9 @@
 //   tmp/                in-flight stage outputs, never read by anyone but their writer
 //   stat-cache          (path, size, mtime, inode) -> digest, to skip re-hashing unchanged inputs
 //   lock                the workspace lock (flock), held by a running `graft run`
+//   id                  a random name for this workspace, made on first use; graft.lock records
+//                       it per stage, so a fresh workspace can say "never run here" rather than
+//                       "removed by gc"
 #pragma once
 
 #include <filesystem>
@@ -12,6 +15,8 @@
 #include <string>
 
 namespace graft {
+
+class Disk;
 
 struct WorkspacePaths {
     std::filesystem::path root;
@@ -21,7 +26,13 @@ struct WorkspacePaths {
     std::filesystem::path tmp() const { return root / "tmp"; }
     std::filesystem::path stat_cache() const { return root / "stat-cache"; }
     std::filesystem::path lock() const { return root / "lock"; }
+    std::filesystem::path id_file() const { return root / "id"; }
 };
+
+// This workspace's id (16 hex digits), read from `id`. When missing or malformed, `create` makes
+// one from std::random_device and writes it atomically (call that under the workspace lock);
+// otherwise (a dry run, which writes nothing) the result is empty.
+std::string workspace_id(Disk& disk, const WorkspacePaths& ws, bool create);
 
 // An exclusive advisory lock (flock) on the workspace. The kernel drops it when the holder dies,
 // so a lock left by a killed process is never stale; the file records the holder's pid and

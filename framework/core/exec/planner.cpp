@@ -134,8 +134,13 @@ std::vector<std::string> Planner::diff_against_lock(const StageSpec& stage, cons
     }
     for (const auto& [port, _] : prev->inputs)
         if (!stage.find_input(port)) why.push_back(fmt::format("input {} removed", port));
-    if (why.empty() && d.key && prev->key == *d.key)
-        why.push_back("cache entry missing (removed by `graft gc`?)");
+    if (why.empty() && d.key && prev->key == *d.key) {
+        if (!prev->workspace.empty() && prev->workspace != env_.workspace_id)
+            why.push_back("never run in this workspace (graft.lock's entry is from workspace " +
+                          prev->workspace + "; `graft cache import` copies results across)");
+        else
+            why.push_back("cache entry missing (removed by `graft gc`?)");
+    }
     else if (why.empty())
         why.push_back("cache key format changed");
     return why;
@@ -154,6 +159,7 @@ LockEntry Planner::lock_entry(const StageSpec& stage, const Decision& d,
     for (const auto& b : stage.inputs) e.inputs[b.port] = LockInput{b.raw, d.input_digests.at(b.port)};
     e.outputs = outputs;
     e.metrics = metrics;
+    e.workspace = env_.workspace_id;
     return e;
 }
 

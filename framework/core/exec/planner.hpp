@@ -46,6 +46,7 @@ public:
         ActionCache& actions;
         ObjectStore& objects;
         const LockFile* previous = nullptr;  // graft.lock from the last run, if any
+        std::string workspace_id;            // recorded in lock entries; see workspace_id()
     };
     explicit Planner(Env env) : env_(std::move(env)) {}
 

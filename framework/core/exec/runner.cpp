@@ -3,6 +3,7 @@
 #include "core/cache/action_cache.hpp"
 #include "core/cache/lockfile.hpp"
 #include "core/cache/object_store.hpp"
+#include "core/cache/workspace.hpp"
 #include "core/exec/executor.hpp"
 #include "core/exec/planner.hpp"
 #include "core/exec/run_record.hpp"
@@ -112,7 +113,8 @@ RunResult Runner::run(const RunOptions& opts) {
         spdlog::warn("ignoring unreadable {}: {}", lock_file.string(), e.what());
     }
     Planner planner({spec_, [this](const std::string& t) { return plugins_.plugin_digest(t); },
-                     stats, actions, objects, previous ? &*previous : nullptr});
+                     stats, actions, objects, previous ? &*previous : nullptr,
+                     workspace_id(disk_, ws_, !opts.dry_run)});
 
     const std::size_t n = graph.size();
     std::vector<State> state(n, State::Waiting);

@@ -28,6 +28,7 @@ LockFile sample() {
     train.outputs["model"] = hash_bytes("model");
     train.metrics["loss"] = 0.125;
     train.metrics["acc"] = 0.9;
+    train.workspace = "00c0ffee00c0ffee";
     LockEntry clean;
     clean.stage_type = "text.clean";
     clean.stage_version = "1.0";
@@ -55,6 +56,7 @@ void check_same(const LockFile& a, const LockFile& b) {
         CHECK(e.seed == f.seed);
         CHECK(e.outputs == f.outputs);
         CHECK(e.metrics == f.metrics);
+        CHECK(e.workspace == f.workspace);
         REQUIRE(e.inputs.size() == f.inputs.size());
         for (const auto& [port, in] : e.inputs) {
             CHECK(in.source == f.inputs.at(port).source);
@@ -93,6 +95,10 @@ TEST_CASE("lock file layout: format first, sorted stages, 2-space indent", "[cac
     CHECK(pos("params") < pos("inputs"));
     CHECK(pos("inputs") < pos("outputs"));
     CHECK(pos("outputs") < pos("metrics"));
+    CHECK(pos("metrics") < pos("workspace"));
+    // A stage without a workspace id (locks written before ids) has no such key.
+    const auto clean_end = text.find("\"train\"");
+    CHECK(text.substr(0, clean_end).find("\"workspace\"") == std::string::npos);
     CHECK(text.find("\"digest\": \"" + hash_bytes("clean").hex() + "\"") != std::string::npos);
 }
 

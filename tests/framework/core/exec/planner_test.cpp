@@ -21,6 +21,7 @@ struct Fixture {
     StatCache stats{disk, ws.stat_cache()};
     Digest plugin = hash_bytes("plugin-v1");
     std::optional<LockFile> lock;
+    std::string workspace = "0123456789abcdef";
 
     Fixture() {
         disk.write("/ws/data/raw.jsonl", "{\"text\":\"a\"}\n");
@@ -56,7 +57,7 @@ struct Fixture {
 
     Planner planner() {
         return Planner({spec, [this](const std::string&) { return plugin; }, stats, actions,
-                        objects, lock ? &*lock : nullptr});
+                        objects, lock ? &*lock : nullptr, workspace});
     }
     StageSpec& stage(const char* id) { return *spec.find(id); }
 
@@ -140,7 +141,7 @@ TEST_CASE("reasons name the changed param, input, plugin and seed", "[planner]")
         f.disk.write("/ws/data/raw.jsonl", "{\"text\":\"b\"}\n");
         StatCache fresh(f.disk, f.ws.stat_cache());
         Planner p({f.spec, [&](const std::string&) { return f.plugin; }, fresh, f.actions,
-                   f.objects, &*f.lock});
+                   f.objects, &*f.lock, f.workspace});
         Decision d = p.decide(f.stage("clean"), kNoUpstream, false);
         CHECK(d.action == Decision::Action::Run);
         CHECK(has_reason(d, "input data/raw.jsonl changed"));
@@ -173,7 +174,25 @@ TEST_CASE("reasons name the changed param, input, plugin and seed", "[planner]")
         f.actions.remove(*first.key);
         Decision d = f.planner().decide(f.stage("clean"), kNoUpstream, false);
         CHECK(d.action == Decision::Action::Run);
-        CHECK(has_reason(d, "cache entry missing"));
+        CHECK(has_reason(d, "cache entry missing (removed by `graft gc`?)"));
+    }
+    SECTION("another workspace ran it") {
+        CHECK(f.lock->stages.at("clean").workspace == "0123456789abcdef");
+        Fixture other;  // same pipeline, an empty workspace, the first one's lock
+        other.workspace = "fedcba9876543210";
+        other.lock = f.lock;
+        Decision d = other.planner().decide(other.stage("clean"), kNoUpstream, false);
+        CHECK(d.action == Decision::Action::Run);
+        CHECK(d.key == first.key);
+        CHECK(d.reasons == std::vector<std::string>{
+                               "never run in this workspace (graft.lock's entry is from workspace "
+                               "0123456789abcdef; `graft cache import` copies results across)"});
+    }
+    SECTION("a lock from before workspace ids keeps the gc reason") {
+        f.lock->stages.at("clean").workspace.clear();
+        f.actions.remove(*first.key);
+        Decision d = f.planner().decide(f.stage("clean"), kNoUpstream, false);
+        CHECK(has_reason(d, "cache entry missing (removed by `graft gc`?)"));
     }
 }
 
