@@ -94,6 +94,12 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_int("max_len", 256, "tokens per row (longer rows are truncated, counted)", 8, 4096)
         .param_string("pooling", "cls", "how the classifier pools tokens", {"cls", "mean"})
         .param_float("classifier_dropout", 0.1, "dropout before the classifier", 0, 0.9)
+        .param_float("dropout", -1,
+                     "encoder dropout (embeddings, residual branches) while fine-tuning; -1 keeps "
+                     "the checkpoint's (the model default 0.1 without one)", -1, 0.9)
+        .param_float("attention_dropout", -1,
+                     "dropout on attention probabilities while fine-tuning; -1 keeps the "
+                     "checkpoint's (0.1 without one)", -1, 0.9)
         .param_int("auto_large", 5000, "auto: labelled rows from which a dataset counts as large", 1)
         .param_float("auto_similar_ratio", 2.0,
                      "auto: target perplexity / pretraining perplexity up to which the target "
@@ -227,6 +233,12 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         freeze_layers = c.freeze_layers;
     }
 
+    // -1 (the default): the checkpoint's rate, or the encoder default without a checkpoint.
+    const auto rate = [&](const char* name) -> std::optional<double> {
+        const double v = ctx.param<double>(name);
+        return v < 0 ? std::nullopt : std::optional<double>(v);
+    };
+    const std::optional<double> dropout = rate("dropout"), attention_dropout = rate("attention_dropout");
     ml::TaskModelPtr model;
     if (strategy == "scratch") {
         ml::ModelArchitecture arch;
@@ -243,6 +255,8 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
                                .position_bias(ctx.param<std::string>("position_bias"))
                                .pad_id(tok.pad_id().value_or(0));
         }
+        if (dropout) arch.encoder.dropout(*dropout);
+        if (attention_dropout) arch.encoder.attention_dropout(*attention_dropout);
         arch.head = head;
         arch.labels = labels;
         arch.pooling = ctx.param<std::string>("pooling");
@@ -254,6 +268,8 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         t.labels = labels;
         t.pooling = ctx.param<std::string>("pooling");
         t.classifier_dropout = ctx.param<double>("classifier_dropout");
+        t.dropout = dropout;
+        t.attention_dropout = attention_dropout;
         auto loaded = ml::load_encoder_for_transfer(*pretrained, t);
         model = loaded.model;
         ctx.info("transferred the encoder of {}; {} parameter tensor(s) start fresh", pretrained->string(),
