@@ -248,6 +248,17 @@ TEST_CASE("plan and --dry-run explain why stages would run and run nothing", "[e
         CHECK(p.count("count.log", "count") == 1);
         CHECK(read_text(p.lock_file()) == lock_before);
     }
+    SECTION("after a run in another workspace: never run here, not removed by gc") {
+        REQUIRE(p.run().code == 0);
+        const auto other = p.dir() / "other-ws";
+        const RunResult r = p.graft("plan", {"-w", other.string()});
+        INFO(describe(r));
+        REQUIRE(r.code == 0);
+        CHECK(r.err.find("never run in this workspace (graft.lock's entry is from workspace") !=
+              std::string::npos);
+        CHECK(r.err.find("removed by `graft gc`") == std::string::npos);
+        CHECK_FALSE(fs::exists(other / "id"));  // a plan writes nothing
+    }
 }
 
 TEST_CASE("run --force STAGE reruns a cached stage", "[e2e]") {
