@@ -19,6 +19,9 @@
 #                 default (nproc threads, a pool apart from torch's intra-op threads: LibTorch 1.13
 #                 does not size it); the peak line reports what it was
 #   MAX_LOAD=     if set (e.g. 1.5), wait up to 15 min for the 1-min load average to drop below it
+#   SEEDS=        e.g. "1 2 3 4 5": afterwards, graft fp32 and python-shuffle fp32 (as is) again
+#                 with each of these finetune stage seeds (init, dropout, data order), and the mean
+#                 +- std of val accuracy and tokens/s of both (the speed target's equal accuracy)
 #   OUT_DIR=      if set, results are also written to $OUT_DIR/results.jsonl
 #   KEEP=0        keep the work dir
 #
@@ -64,6 +67,9 @@ MAX_LOAD="${MAX_LOAD:-}"
 KEEP="${KEEP:-0}"
 PY=/usr/bin/python3 # Debian's python3-torch lives in the system interpreter, not a pyenv one
 
+for s in ${SEEDS:-}; do
+    [[ "$s" =~ ^[0-9]+$ ]] || die "SEEDS must be non-negative integers separated by spaces (got '$s')"
+done
 for v in THREADS N_TRAIN N_VAL EPOCHS BATCH MAX_LEN; do
     [[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 ]] || die "$v must be a positive integer (got '${!v}')"
 done
@@ -197,12 +203,13 @@ note_load peak
 "$PY" "$here/train_eager.py" peak --threads "$THREADS" --size 1024 --seconds 3 --out "$R/peak.json"
 echo
 
-run_graft() { # precision
+run_graft() { # precision [extra graft run args...]
     local prec="$1" model
-    echo "== graft $prec"
+    shift
+    echo "== graft $prec${*:+ ($*)}"
     note_load "graft $prec"
     if ! graft run -j 1 --threads "$THREADS" "$P" finetune --force finetune "${SETS[@]}" \
-        --set "stages.finetune.params.precision=$prec" >"$R/graft-$prec.log" 2>&1; then
+        --set "stages.finetune.params.precision=$prec" "$@" >"$R/graft-$prec.log" 2>&1; then
         cat "$R/graft-$prec.log" >&2
         die "graft run failed for precision $prec (log above, also in $R/graft-$prec.log)"
     fi
@@ -242,7 +249,8 @@ run_python() { # order precision [tuned]
 
 run_graft fp32
 # The stage's seed (same init, dropout and data order), read exactly: jq 1.6 rounds 64-bit integers.
-SEED="$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["stages"]["finetune"]["seed"])' "$LOCK")"
+stage_seed() { "$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["stages"]["finetune"]["seed"])' "$LOCK"; }
+SEED="$(stage_seed)"
 run_python graft fp32 tuned
 run_python shuffle fp32
 run_python shuffle fp32 tuned
@@ -286,6 +294,22 @@ echo "== results ($THREADS threads; real = non-pad tokens; GFLOP/s = useful trai
 "$PY" "$here/train_eager.py" report "${report[@]}"
 echo "load (1 min) before each run: $(jq -c . "$R/loads.json")"
 echo "load: $load_before before, $load_after after (1/5/15 min); work dir $WORK"
+if [[ -n "${SEEDS:-}" ]]; then
+    # After the report: these runs reuse (and then move away) the main runs' file names.
+    mkdir -p "$R/seeds"
+    g_runs=() p_runs=()
+    for s in $SEEDS; do
+        run_graft fp32 --set "stages.finetune.seed=$s"
+        mv "$R/graft-fp32.json" "$R/seeds/graft-$s.json"
+        SEED="$(stage_seed)"
+        run_python shuffle fp32
+        mv "$R/python-shuffle-fp32.json" "$R/seeds/python-$s.json"
+        g_runs+=("$R/seeds/graft-$s.json") p_runs+=("$R/seeds/python-$s.json")
+    done
+    echo "== seeds ($SEEDS): graft fp32 vs python-shuffle fp32 (as is), best-epoch val accuracy"
+    "$PY" "$here/train_eager.py" seeds --graft "${g_runs[@]}" --python "${p_runs[@]}" --jsonl "$R/seeds.jsonl"
+    cat "$R/seeds.jsonl" >>"$R/results.jsonl"
+fi
 if [[ -n "${OUT_DIR:-}" ]]; then
     mkdir -p "$OUT_DIR"
     cp "$R/results.jsonl" "$OUT_DIR/results.jsonl"

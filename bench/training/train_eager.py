@@ -627,6 +627,46 @@ def cmd_report(args):
                 f.write(json.dumps(line) + "\n")
 
 
+def cmd_seeds(args):
+    """Mean +- sample std of val accuracy and real tokens/s over seeds, per loop, and the
+    accuracy difference of the means: the equal-accuracy half of the speed target."""
+    def load(paths, rate_key):
+        runs = [json.load(open(p)) for p in paths]
+        return ([100 * r["val_accuracy"] for r in runs], [r[rate_key] for r in runs])
+
+    def mean_std(xs):
+        m = sum(xs) / len(xs)
+        sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
+        return m, sd
+
+    g_acc, g_tps = load(args.graft, "train_tokens_per_s")
+    p_acc, p_tps = load(args.python, "tokens_per_s")
+    print(f"{'loop':22} {'seeds':>5} {'val acc (points)':>18} {'real tok/s':>16}   per seed")
+    for name, acc, tps in (("graft fp32", g_acc, g_tps), ("python-shuffle fp32", p_acc, p_tps)):
+        (am, asd), (tm, tsd) = mean_std(acc), mean_std(tps)
+        print(f"{name:22} {len(acc):5d} {am:10.2f} +- {asd:4.2f} {tm:9.0f} +- {tsd:4.0f}   "
+              + ", ".join(f"{a:.2f}" for a in acc))
+    if len(g_acc) != len(p_acc):
+        sys.exit("seeds: --graft and --python need one result per seed each, in the same order")
+    # Paired by seed: the same seed gives both loops the same initial weights (init_module_weights
+    # replicates graft's init), so a pair differs in data order and padding only.
+    diffs = [g - p for g, p in zip(g_acc, p_acc)]
+    diff, dsd = mean_std(diffs)
+    se = dsd / math.sqrt(len(diffs))
+    ratio = mean_std(g_tps)[0] / mean_std(p_tps)[0]
+    print(f"graft - python accuracy, paired by seed: {diff:+.2f} +- {se:.2f} points (mean +- standard "
+          f"error; per seed " + ", ".join(f"{d:+.2f}" for d in diffs) + "); target within 0.5: "
+          f"{'met' if abs(diff) <= 0.5 else 'NOT met'}"
+          f"{' (the standard error exceeds 0.5: more seeds would be needed to resolve it)' if se > 0.5 else ''}")
+    print(f"graft / python real tokens/s (means): {ratio:.2f}x")
+    if args.jsonl:
+        with open(args.jsonl, "w") as f:
+            f.write(json.dumps({"kind": "seeds", "graft_accuracy": g_acc, "python_accuracy": p_acc,
+                                "graft_tokens_per_s": g_tps, "python_tokens_per_s": p_tps,
+                                "accuracy_points_diff": diff, "accuracy_points_diff_se": se, "paired_diffs": diffs,
+                                "ratio": ratio}) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -662,8 +702,12 @@ def main():
     r.add_argument("--graft-log")
     r.add_argument("--python-graft-log")
     r.add_argument("--jsonl")
+    sd = sub.add_parser("seeds", help="accuracy and speed over seeds: graft vs the shuffled loop")
+    sd.add_argument("--graft", nargs="+", required=True, help="graft-fp32 result JSONs, one per seed")
+    sd.add_argument("--python", nargs="+", required=True, help="python-shuffle fp32 result JSONs")
+    sd.add_argument("--jsonl")
     args = parser.parse_args()
-    {"train": cmd_train, "peak": cmd_peak, "report": cmd_report}[args.command](args)
+    {"train": cmd_train, "peak": cmd_peak, "report": cmd_report, "seeds": cmd_seeds}[args.command](args)
 
 
 if __name__ == "__main__":
