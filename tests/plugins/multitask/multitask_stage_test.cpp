@@ -127,6 +127,40 @@ TEST_CASE("multitask is deterministic for a seed, and the other schedules and a 
     CHECK(fresh.metrics.at("pos_rows_trained") == 40);
 }
 
+TEST_CASE("multitask keeps the checkpoint's dropout unless told otherwise", "[multitask][stage][dropout]") {
+    const auto encoder = [](const fs::path& model) {
+        return json::parse(read_text(model / "config.json"))["architecture"]["encoder"];
+    };
+    const json pretrained = encoder(tiny_checkpoint());
+    SECTION("default -1: every task's checkpoint has the pretrained rates") {
+        const auto r = multitask({{"epochs", 1}});
+        INFO(r.error);
+        REQUIRE(r.status == 0);
+        for (const auto* port : {"model_a", "model_b"}) {
+            CHECK(encoder(r.outputs.at(port))["dropout"] == pretrained["dropout"]);
+            CHECK(encoder(r.outputs.at(port))["attention_dropout"] == pretrained["attention_dropout"]);
+        }
+    }
+    SECTION("a rate overrides them for the shared encoder, and for a fresh one") {
+        const auto r = multitask({{"epochs", 1}, {"dropout", 0.25}, {"attention_dropout", 0.0}});
+        INFO(r.error);
+        REQUIRE(r.status == 0);
+        REQUIRE(pretrained["dropout"].get<double>() != Approx(0.25));
+        for (const auto* port : {"model_a", "model_b"}) {
+            CHECK(encoder(r.outputs.at(port))["dropout"].get<double>() == Approx(0.25));
+            CHECK(encoder(r.outputs.at(port))["attention_dropout"].get<double>() == 0.0);
+        }
+        auto inputs = two_task_inputs();
+        inputs.erase("model");
+        inputs["tokenizer"] = tiny_checkpoint();
+        const auto fresh = multitask({{"epochs", 1}, {"d_model", 16}, {"n_heads", 2}, {"n_layers", 1}, {"d_ff", 32},
+                                      {"dropout", 0.3}}, inputs);
+        INFO(fresh.error);
+        REQUIRE(fresh.status == 0);
+        CHECK(encoder(fresh.outputs.at("model_a"))["dropout"].get<double>() == Approx(0.3));
+    }
+}
+
 TEST_CASE("multitask rejects bad task declarations, naming the param", "[multitask][stage]") {
     auto r = multitask({{"loss_weights", {1.0}}});
     CHECK(r.status != 0);
