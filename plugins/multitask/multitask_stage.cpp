@@ -34,7 +34,7 @@ sdk::Descriptor MultitaskStage::describe() {
         d.output_dir("model_" + l, "model",
                      fmt::format("task {}'s classifier checkpoint (left empty when there is no task {})", l, l));
     }
-    return d
+    return transfer::with_dropout_params(d
         .required("tasks", "list<string>", "task names, 1 to 4 (prefix of the per-task metrics), e.g. [\"sentiment\", \"pos\"]")
         .param("kinds", "list<string>", sdk::json::array(),
                "per task: sequence_classification or token_classification (empty = all sequence_classification)")
@@ -59,12 +59,6 @@ sdk::Descriptor MultitaskStage::describe() {
         .param_int("max_len", 256, "tokens per row (longer rows are truncated, counted)", 8, 4096)
         .param_string("pooling", "cls", "sequence classification heads: how tokens are pooled", {"cls", "mean"})
         .param_float("classifier_dropout", 0.1, "dropout before each classifier", 0, 0.9)
-        .param_float("dropout", -1,
-                     "encoder dropout (embeddings, residual branches) while training; -1 keeps the "
-                     "checkpoint's (the model default 0.1 without one)", -1, 0.9)
-        .param_float("attention_dropout", -1,
-                     "dropout on attention probabilities while training; -1 keeps the checkpoint's "
-                     "(0.1 without one)", -1, 0.9)
         .param_int("d_model", 128, "fresh encoder (no model input): hidden size", 8)
         .param_int("n_layers", 2, "fresh encoder: blocks", 1)
         .param_int("n_heads", 4, "fresh encoder: heads", 1)
@@ -73,7 +67,7 @@ sdk::Descriptor MultitaskStage::describe() {
         .param_string("text_field", "text", "default field holding the text")
         .param_string("label_field", "label", "default field holding the class label")
         .param_string("tokens_field", "tokens", "token_classification default: field holding the words")
-        .param_string("tags_field", "tags", "token_classification default: field holding one tag per word");
+        .param_string("tags_field", "tags", "token_classification default: field holding one tag per word"));
 }
 
 namespace {
@@ -84,12 +78,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
                                            const std::vector<TaskData>& data,
                                            const std::optional<std::filesystem::path>& pretrained,
                                            const ml::Tokenizer& tok, std::size_t max_len) {
-    // -1 (the default): the checkpoint's rate, or the encoder default without a checkpoint.
-    const auto rate = [&](const char* name) -> std::optional<double> {
-        const double v = ctx.param<double>(name);
-        return v < 0 ? std::nullopt : std::optional<double>(v);
-    };
-    const std::optional<double> dropout = rate("dropout"), attention_dropout = rate("attention_dropout");
+    const auto dropout = transfer::read_dropout_params(ctx);
     std::vector<ml::TaskModelPtr> models;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         if (pretrained) {
@@ -98,8 +87,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
             t.labels = data[i].labels;
             t.pooling = ctx.param<std::string>("pooling");
             t.classifier_dropout = ctx.param<double>("classifier_dropout");
-            t.dropout = dropout;
-            t.attention_dropout = attention_dropout;
+            dropout.apply(t);
             models.push_back(ml::load_encoder_for_transfer(*pretrained, t).model);
             continue;
         }
@@ -112,8 +100,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
                            .d_ff(ctx.param<std::int64_t>("d_ff"))
                            .pre_ln(true)
                            .pad_id(tok.pad_id().value_or(0));
-        if (dropout) arch.encoder.dropout(*dropout);
-        if (attention_dropout) arch.encoder.attention_dropout(*attention_dropout);
+        dropout.apply(arch.encoder);
         arch.head = specs[i].kind;
         arch.labels = data[i].labels;
         arch.pooling = ctx.param<std::string>("pooling");

@@ -54,6 +54,34 @@ std::vector<std::int64_t> widen(const std::vector<std::int32_t>& ids) {
 
 }  // namespace
 
+sdk::Descriptor with_dropout_params(sdk::Descriptor d) {
+    d        .param_float("dropout", -1,
+                     "encoder dropout (embeddings, residual branches) while training; -1 keeps the "
+                     "checkpoint's (the model default 0.1 without one)", -1, 0.9)
+        .param_float("attention_dropout", -1,
+                     "dropout on attention probabilities while training; -1 keeps the checkpoint's "
+                     "(0.1 without one)", -1, 0.9);
+    return d;
+}
+
+DropoutOverride read_dropout_params(sdk::RunContext& ctx) {
+    const auto rate = [&](const char* name) -> std::optional<double> {
+        const double v = ctx.param<double>(name);
+        return v < 0 ? std::nullopt : std::optional<double>(v);
+    };
+    return {rate("dropout"), rate("attention_dropout")};
+}
+
+void DropoutOverride::apply(ml::TransformerEncoderOptions& encoder) const {
+    if (dropout) encoder.dropout(*dropout);
+    if (attention_dropout) encoder.attention_dropout(*attention_dropout);
+}
+
+void DropoutOverride::apply(ml::TransferOptions& transfer) const {
+    transfer.dropout = dropout;
+    transfer.attention_dropout = attention_dropout;
+}
+
 std::vector<ml::Example> encode_rows(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
                                      std::size_t max_len, std::size_t* truncated) {
     std::vector<ml::Example> out;

@@ -70,6 +70,16 @@ struct TaggedExamples {
 TaggedExamples encode_tagged(const ml::Tokenizer& tok, const TaggedRows& rows, std::size_t max_len,
                              const std::function<std::int64_t(const std::string&)>& tag_id);
 
+// Encoder dropout overrides while training: the `dropout` and `attention_dropout` params (-1, the
+// default, keeps the checkpoint's rates, or the encoder defaults without a checkpoint).
+struct DropoutOverride {
+    std::optional<double> dropout, attention_dropout;
+    void apply(ml::TransformerEncoderOptions& encoder) const;
+    void apply(ml::TransferOptions& transfer) const;
+};
+sdk::Descriptor with_dropout_params(sdk::Descriptor d);  // adds the two params
+DropoutOverride read_dropout_params(sdk::RunContext& ctx);
+
 // Initialises LibTorch for this stage (threads, ISA cap for bf16) and logs a slow-BLAS warning.
 ml::Precision init_torch(sdk::RunContext& ctx, const std::string& precision);
 

@@ -63,7 +63,7 @@ struct AutoChoice {
 }  // namespace
 
 sdk::Descriptor FinetuneStage::describe() {
-    return sdk::Descriptor("finetune", "1",
+    return with_dropout_params(sdk::Descriptor("finetune", "1",
                            "Fine-tunes a pretrained encoder into a sequence classifier, or a token "
                            "classifier with task = token_classification (or trains one from "
                            "scratch, the baseline). strategy: full | freeze_lower | "
@@ -94,12 +94,6 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_int("max_len", 256, "tokens per row (longer rows are truncated, counted)", 8, 4096)
         .param_string("pooling", "cls", "how the classifier pools tokens", {"cls", "mean"})
         .param_float("classifier_dropout", 0.1, "dropout before the classifier", 0, 0.9)
-        .param_float("dropout", -1,
-                     "encoder dropout (embeddings, residual branches) while fine-tuning; -1 keeps "
-                     "the checkpoint's (the model default 0.1 without one)", -1, 0.9)
-        .param_float("attention_dropout", -1,
-                     "dropout on attention probabilities while fine-tuning; -1 keeps the "
-                     "checkpoint's (0.1 without one)", -1, 0.9)
         .param_int("auto_large", 5000, "auto: labelled rows from which a dataset counts as large", 1)
         .param_float("auto_similar_ratio", 2.0,
                      "auto: target perplexity / pretraining perplexity up to which the target "
@@ -115,7 +109,7 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_string("text_field", "text", "field holding the text")
         .param_string("label_field", "label", "field holding the class label")
         .param_string("tokens_field", "tokens", "token_classification: field holding the words")
-        .param_string("tags_field", "tags", "token_classification: field holding one tag per word");
+        .param_string("tags_field", "tags", "token_classification: field holding one tag per word"));
 }
 
 void FinetuneStage::run(sdk::RunContext& ctx) {
@@ -233,12 +227,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         freeze_layers = c.freeze_layers;
     }
 
-    // -1 (the default): the checkpoint's rate, or the encoder default without a checkpoint.
-    const auto rate = [&](const char* name) -> std::optional<double> {
-        const double v = ctx.param<double>(name);
-        return v < 0 ? std::nullopt : std::optional<double>(v);
-    };
-    const std::optional<double> dropout = rate("dropout"), attention_dropout = rate("attention_dropout");
+    const auto dropout = read_dropout_params(ctx);
     ml::TaskModelPtr model;
     if (strategy == "scratch") {
         ml::ModelArchitecture arch;
@@ -255,8 +244,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
                                .position_bias(ctx.param<std::string>("position_bias"))
                                .pad_id(tok.pad_id().value_or(0));
         }
-        if (dropout) arch.encoder.dropout(*dropout);
-        if (attention_dropout) arch.encoder.attention_dropout(*attention_dropout);
+        dropout.apply(arch.encoder);
         arch.head = head;
         arch.labels = labels;
         arch.pooling = ctx.param<std::string>("pooling");
@@ -268,8 +256,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         t.labels = labels;
         t.pooling = ctx.param<std::string>("pooling");
         t.classifier_dropout = ctx.param<double>("classifier_dropout");
-        t.dropout = dropout;
-        t.attention_dropout = attention_dropout;
+        dropout.apply(t);
         auto loaded = ml::load_encoder_for_transfer(*pretrained, t);
         model = loaded.model;
         ctx.info("transferred the encoder of {}; {} parameter tensor(s) start fresh", pretrained->string(),
