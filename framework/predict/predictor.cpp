@@ -86,6 +86,7 @@ struct Predictor::State {
     std::vector<std::string> labels;
     std::int64_t max_len = 0;
     std::int64_t pad_id = 0;
+    ml::Truncation truncation = ml::Truncation::head;  // the model's (what it was fine-tuned with)
 };
 
 Predictor::Predictor(const fs::path& dir, std::int64_t max_len) : s_(std::make_unique<State>()) {
@@ -111,6 +112,7 @@ Predictor::Predictor(const fs::path& dir, std::int64_t max_len) : s_(std::make_u
     if (bundle_max > 0) s_->max_len = std::min(s_->max_len, bundle_max);
     if (max_len > 0) s_->max_len = std::min(s_->max_len, max_len);
     s_->pad_id = s_->tokenizer->pad_id().value_or(0);
+    s_->truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);  // validated on load
 }
 
 Predictor::~Predictor() = default;
@@ -130,7 +132,8 @@ std::vector<Scored> Predictor::score(const std::vector<std::string>& texts) cons
     std::vector<std::vector<std::int64_t>> ids;
     std::size_t longest = 0;
     for (const auto& t : texts) {
-        const auto enc = s_->tokenizer->encode_for_model(t, static_cast<std::size_t>(s_->max_len), true);
+        const auto enc = s_->tokenizer->encode_for_model(t, static_cast<std::size_t>(s_->max_len), true,
+                                                         s_->truncation);
         ids.emplace_back(enc.ids.begin(), enc.ids.end());
         longest = std::max(longest, ids.back().size());
     }

@@ -114,15 +114,17 @@ void DistillStage::run(sdk::RunContext& ctx) {
     const auto max_len = static_cast<std::size_t>(
         std::min<std::int64_t>(ctx.param<std::int64_t>("max_len"), arch.encoder.max_len()));
     std::size_t truncated = 0;
+    // Rows are cut as the teacher was fine-tuned; the student inherits that (and records it).
+    const auto truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);
     const auto train_rows = transfer::read_rows(ctx.input("train"), text_field, label_field);
-    auto train = transfer::encode_rows(tok, train_rows.texts, max_len, &truncated);
+    auto train = transfer::encode_rows(tok, train_rows.texts, max_len, &truncated, truncation);
     transfer::assign_class_labels(train_rows, label_id, ctx.input("train"), "teacher", kLabelFix, train);
     const std::size_t labelled_rows = train.size();
     if (const auto unlabelled = ctx.optional_input("unlabelled")) {
         auto rows = transfer::read_rows(*unlabelled, text_field, "");
         const auto cap = static_cast<std::size_t>(ctx.param<std::int64_t>("max_unlabelled"));
         if (cap > 0 && rows.texts.size() > cap) rows.texts.resize(cap);
-        for (auto& ex : transfer::encode_rows(tok, rows.texts, max_len, &truncated)) {
+        for (auto& ex : transfer::encode_rows(tok, rows.texts, max_len, &truncated, truncation)) {
             ex.labels = {ml::kIgnoreIndex};  // the KL term only
             train.push_back(std::move(ex));
         }
@@ -130,7 +132,7 @@ void DistillStage::run(sdk::RunContext& ctx) {
     std::vector<ml::Example> val;
     if (const auto val_file = ctx.optional_input("val")) {
         const auto rows = transfer::read_rows(*val_file, text_field, label_field);
-        val = transfer::encode_rows(tok, rows.texts, max_len, &truncated);
+        val = transfer::encode_rows(tok, rows.texts, max_len, &truncated, truncation);
         transfer::assign_class_labels(rows, label_id, *val_file, "teacher", kLabelFix, val);
     }
     if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);

@@ -31,9 +31,10 @@ struct Rows {
 std::vector<ml::Example> labelled_examples(const std::filesystem::path& file, const ml::Tokenizer& tok,
                                            const std::map<std::string, std::int64_t>& ids,
                                            const std::string& text_field, const std::string& label_field,
-                                           std::size_t max_len, std::size_t* truncated) {
+                                           std::size_t max_len, ml::Truncation truncation,
+                                           std::size_t* truncated) {
     const auto rows = transfer::read_rows(file, text_field, label_field);
-    auto examples = transfer::encode_rows(tok, rows.texts, max_len, truncated);
+    auto examples = transfer::encode_rows(tok, rows.texts, max_len, truncated, truncation);
     transfer::assign_class_labels(rows, ids, file, "model", "prune with rows of the model's task", examples);
     return examples;
 }
@@ -169,8 +170,12 @@ void PruneStage::run(sdk::RunContext& ctx) {
         const auto text_field = ctx.param<std::string>("text_field");
         const auto label_field = ctx.param<std::string>("label_field");
         std::size_t truncated = 0;
-        if (train_file) rows.train = labelled_examples(*train_file, *tok, label_id, text_field, label_field, max_len, &truncated);
-        if (val_file) rows.val = labelled_examples(*val_file, *tok, label_id, text_field, label_field, max_len, &truncated);
+        // The rows are cut as the classifier was fine-tuned (its checkpoint says how).
+        const auto truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);
+        if (train_file)
+            rows.train = labelled_examples(*train_file, *tok, label_id, text_field, label_field, max_len, truncation, &truncated);
+        if (val_file)
+            rows.val = labelled_examples(*val_file, *tok, label_id, text_field, label_field, max_len, truncation, &truncated);
         if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
     }
 

@@ -83,15 +83,34 @@ void DropoutOverride::apply(ml::TransferOptions& transfer) const {
 }
 
 std::vector<ml::Example> encode_rows(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
-                                     std::size_t max_len, std::size_t* truncated) {
+                                     std::size_t max_len, std::size_t* truncated,
+                                     ml::Truncation truncation) {
     std::vector<ml::Example> out;
     out.reserve(texts.size());
     for (const auto& t : texts) {
-        auto enc = tok.encode_for_model(t, max_len, true);
+        auto enc = tok.encode_for_model(t, max_len, true, truncation);
         if (truncated && enc.truncated()) ++*truncated;
         out.push_back({widen(enc.ids), {}});
     }
     return out;
+}
+
+sdk::Descriptor with_truncation_param(sdk::Descriptor d, bool follow_model) {
+    const std::string what =
+        "which tokens of a row longer than max_len are kept: head (the first), tail (the last) or "
+        "head_tail (the first quarter and the last three quarters, Sun et al. 2019)";
+    if (!follow_model) return d.param_string("truncation", "head", what, {"head", "tail", "head_tail"});
+    return d.param_string("truncation", kTruncationFollowModel,
+                          what + "; \"model\" follows the classifier's own (what it was fine-tuned with)",
+                          {kTruncationFollowModel, "head", "tail", "head_tail"});
+}
+
+ml::Truncation read_truncation_param(sdk::RunContext& ctx, const ml::ModelArchitecture* model) {
+    std::string name = ctx.param<std::string>("truncation");
+    if (name == kTruncationFollowModel) name = model ? model->truncation : "head";
+    const auto t = ml::truncation_from_string(name);
+    if (!t) throw sdk::StageError(fmt::format("truncation = \"{}\": expected head, tail or head_tail", name));
+    return *t;
 }
 
 std::vector<ml::Example> encode_chunks(const ml::Tokenizer& tok, const std::vector<std::string>& texts,

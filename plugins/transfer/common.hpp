@@ -40,9 +40,16 @@ ml::Tokenizer load_tokenizer(const std::optional<std::filesystem::path>& tokeniz
                              const std::optional<std::filesystem::path>& checkpoint_dir,
                              std::filesystem::path* used = nullptr);
 
-// [CLS] text [SEP] truncated to max_len (counts truncated rows in *truncated).
+// [CLS] text [SEP] truncated to max_len as `truncation` says (counts truncated rows in *truncated).
 std::vector<ml::Example> encode_rows(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
-                                     std::size_t max_len, std::size_t* truncated);
+                                     std::size_t max_len, std::size_t* truncated,
+                                     ml::Truncation truncation = ml::Truncation::head);
+
+// The `truncation` param of the stages that read a classifier ("model": the checkpoint's own).
+inline constexpr const char* kTruncationFollowModel = "model";
+sdk::Descriptor with_truncation_param(sdk::Descriptor d, bool follow_model);
+// The param's value; "model" resolves to the checkpoint architecture's truncation.
+ml::Truncation read_truncation_param(sdk::RunContext& ctx, const ml::ModelArchitecture* model);
 // Long texts cut into windows of max_len tokens ([CLS] chunk [SEP]) for language modelling.
 std::vector<ml::Example> encode_chunks(const ml::Tokenizer& tok, const std::vector<std::string>& texts,
                                        std::size_t max_len);

@@ -13,7 +13,7 @@
 namespace graft::transfer {
 
 sdk::Descriptor EvaluateStage::describe() {
-    return sdk::Descriptor("evaluate", "1",
+    return with_truncation_param(sdk::Descriptor("evaluate", "1",
                            "Evaluates a checkpoint: classifiers on labelled rows (accuracy, macro "
                            "and per-class precision/recall/F1, ROC-AUC, confusion matrix), token "
                            "classifiers on {\"tokens\", \"tags\"} rows (token accuracy, macro F1 "
@@ -30,7 +30,8 @@ sdk::Descriptor EvaluateStage::describe() {
         .param_string("text_field", "text", "field holding the text")
         .param_string("label_field", "label", "field holding the class label")
         .param_string("tokens_field", "tokens", "token classifiers: field holding the words")
-        .param_string("tags_field", "tags", "token classifiers: field holding one tag per word");
+        .param_string("tags_field", "tags", "token classifiers: field holding one tag per word"),
+        true);
 }
 
 void EvaluateStage::run(sdk::RunContext& ctx) {
@@ -61,8 +62,11 @@ void EvaluateStage::run(sdk::RunContext& ctx) {
         const TextRows rows = read_rows(ctx.input("data"), ctx.param<std::string>("text_field"),
                                         ctx.param<std::string>("label_field"));
         std::size_t truncated = 0;
-        const auto examples = encode_rows(tok, rows.texts, max_len, &truncated);
-        if (truncated) ctx.info("{} rows longer than {} tokens were truncated", truncated, max_len);
+        const ml::Truncation truncation = read_truncation_param(ctx, &arch);
+        const auto examples = encode_rows(tok, rows.texts, max_len, &truncated, truncation);
+        if (truncated)
+            ctx.info("{} rows longer than {} tokens were truncated (truncation = {})", truncated, max_len,
+                     ml::to_string(truncation));
         ml::ClassScores scores{arch.labels, std::vector<std::vector<double>>(examples.size()), true};
         ml::Labels pred(examples.size());
         std::vector<std::vector<double>> logits(examples.size());

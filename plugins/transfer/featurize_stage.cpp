@@ -43,7 +43,7 @@ FeatureRows read_feature_rows(const std::filesystem::path& file, const std::stri
 }  // namespace
 
 sdk::Descriptor FeaturizeStage::describe() {
-    return sdk::Descriptor("featurize", "1",
+    return with_truncation_param(sdk::Descriptor("featurize", "1",
                            "Exports pooled embeddings of each row from a frozen encoder (a "
                            "pretrained LM or a classifier checkpoint) as a features file "
                            "(JSONL, header line {\"format\": \"graft.features/1\", \"dim\", ...}, "
@@ -60,7 +60,8 @@ sdk::Descriptor FeaturizeStage::describe() {
         .param_int("max_len", 256, "tokens per row (longer rows are truncated)", 8, 4096)
         .param_int("batch_size", 64, "rows per batch", 1)
         .param_string("text_field", "text", "field holding the text")
-        .param_string("label_field", "label", "field carried through as the row's label");
+        .param_string("label_field", "label", "field carried through as the row's label"),
+        true);
 }
 
 void FeaturizeStage::run(sdk::RunContext& ctx) {
@@ -90,8 +91,11 @@ void FeaturizeStage::run(sdk::RunContext& ctx) {
     const auto label_field = ctx.param<std::string>("label_field");
     const FeatureRows rows = read_feature_rows(ctx.input("data"), ctx.param<std::string>("text_field"), label_field);
     std::size_t truncated = 0;
-    const auto examples = encode_rows(tok, rows.texts, max_len, &truncated);
-    if (truncated) ctx.info("{} rows longer than {} tokens were truncated", truncated, max_len);
+    const ml::Truncation truncation = read_truncation_param(ctx, &arch);
+    const auto examples = encode_rows(tok, rows.texts, max_len, &truncated, truncation);
+    if (truncated)
+        ctx.info("{} rows longer than {} tokens were truncated (truncation = {})", truncated, max_len,
+                 ml::to_string(truncation));
 
     const auto dim = arch.encoder.d_model();
     std::vector<std::vector<float>> features(examples.size());
@@ -114,7 +118,8 @@ void FeaturizeStage::run(sdk::RunContext& ctx) {
     std::size_t labelled = 0;
     sdk::JsonlWriter out(ctx.output("features"));
     out.write({{"format", kFeaturesFormat}, {"dim", dim}, {"rows", features.size()},
-               {"pooling", pooling}, {"layer", layer}, {"checkpoint", dir.filename().string()},
+               {"pooling", pooling}, {"layer", layer}, {"truncation", ml::to_string(truncation)},
+               {"checkpoint", dir.filename().string()},
                {"label_field", label_field}});
     for (std::size_t i = 0; i < features.size(); ++i) {
         sdk::json row = {{"features", features[i]}};

@@ -63,7 +63,7 @@ struct AutoChoice {
 }  // namespace
 
 sdk::Descriptor FinetuneStage::describe() {
-    return with_dropout_params(sdk::Descriptor("finetune", "1",
+    return with_truncation_param(with_dropout_params(sdk::Descriptor("finetune", "1",
                            "Fine-tunes a pretrained encoder into a sequence classifier, or a token "
                            "classifier with task = token_classification (or trains one from "
                            "scratch, the baseline). strategy: full | freeze_lower | "
@@ -109,7 +109,8 @@ sdk::Descriptor FinetuneStage::describe() {
         .param_string("text_field", "text", "field holding the text")
         .param_string("label_field", "label", "field holding the class label")
         .param_string("tokens_field", "tokens", "token_classification: field holding the words")
-        .param_string("tags_field", "tags", "token_classification: field holding one tag per word"));
+        .param_string("tags_field", "tags", "token_classification: field holding one tag per word")),
+        false);
 }
 
 void FinetuneStage::run(sdk::RunContext& ctx) {
@@ -121,6 +122,11 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
     const bool tagging = ctx.param<std::string>("task") == "token_classification";
     const auto head = tagging ? ml::HeadKind::token_classification : ml::HeadKind::sequence_classification;
     const auto max_len = static_cast<std::size_t>(ctx.param<std::int64_t>("max_len"));
+    const ml::Truncation truncation = read_truncation_param(ctx, nullptr);
+    if (tagging && truncation != ml::Truncation::head)
+        throw sdk::StageError(fmt::format(
+            "truncation = \"{}\" applies to sequence classification; token classification keeps each "
+            "sentence's first max_len tokens (remove the truncation param)", ml::to_string(truncation)));
     std::vector<ml::Example> train, val;
     std::vector<std::string> labels;
     if (tagging) {
@@ -171,9 +177,11 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         std::map<std::string, std::int64_t> label_id;
         for (std::size_t i = 0; i < labels.size(); ++i) label_id[labels[i]] = static_cast<std::int64_t>(i);
         std::size_t truncated = 0;
-        train = encode_rows(tok, train_rows.texts, max_len, &truncated);
-        val = encode_rows(tok, val_rows.texts, max_len, &truncated);
-        if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
+        train = encode_rows(tok, train_rows.texts, max_len, &truncated, truncation);
+        val = encode_rows(tok, val_rows.texts, max_len, &truncated, truncation);
+        if (truncated)
+            ctx.info("{} rows longer than max_len = {} tokens were truncated (truncation = {})", truncated,
+                     max_len, ml::to_string(truncation));
         for (std::size_t i = 0; i < train.size(); ++i) train[i].labels = {label_id.at(train_rows.labels[i])};
         for (std::size_t i = 0; i < val.size(); ++i) val[i].labels = {label_id.at(val_rows.labels[i])};
     }
@@ -249,6 +257,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         arch.labels = labels;
         arch.pooling = ctx.param<std::string>("pooling");
         arch.classifier_dropout = ctx.param<double>("classifier_dropout");
+        arch.truncation = std::string(ml::to_string(truncation));
         model = ml::build_model(arch);
     } else {
         ml::TransferOptions t;
@@ -256,6 +265,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         t.labels = labels;
         t.pooling = ctx.param<std::string>("pooling");
         t.classifier_dropout = ctx.param<double>("classifier_dropout");
+        t.truncation = std::string(ml::to_string(truncation));
         dropout.apply(t);
         auto loaded = ml::load_encoder_for_transfer(*pretrained, t);
         model = loaded.model;

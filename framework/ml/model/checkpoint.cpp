@@ -219,6 +219,9 @@ nlohmann::json architecture_to_json(const ModelArchitecture& a) {
     nlohmann::json head_options = nlohmann::json::object();
     if (a.head == HeadKind::sequence_classification) {
         head_options = {{"pooling", a.pooling}, {"dropout", a.classifier_dropout}};
+        // Written only when not the default, so checkpoints of earlier versions stay byte-identical
+        // and an older graft refuses (unknown key) a model it would feed the wrong tokens.
+        if (a.truncation != "head") head_options["truncation"] = a.truncation;
     } else if (a.head == HeadKind::token_classification) {
         head_options = {{"dropout", a.classifier_dropout}};
     }
@@ -246,8 +249,9 @@ ModelArchitecture architecture_from_json(const nlohmann::json& json, const std::
     if (json.contains("head_options")) {
         const auto& h = json["head_options"];
         const std::string hw = where + ".head_options";
-        check_keys(h, hw, {"pooling", "dropout"});
+        check_keys(h, hw, {"pooling", "dropout", "truncation"});
         if (h.contains("pooling")) a.pooling = get_string(h["pooling"], hw, "pooling");
+        if (h.contains("truncation")) a.truncation = get_string(h["truncation"], hw, "truncation");
         if (h.contains("dropout")) a.classifier_dropout = get_double(h["dropout"], hw, "dropout");
     }
     if (json.contains("labels")) {
@@ -503,6 +507,7 @@ LoadedCheckpoint load_encoder_for_transfer(const fs::path& dir, const TransferOp
     a.labels = options.labels;
     a.pooling = options.pooling;
     a.classifier_dropout = options.classifier_dropout;
+    a.truncation = options.truncation;
     loaded.config.extra = {{"transferred_from", fs::absolute(dir).string()}};
     loaded.model = build_for(a, dir / kCheckpointConfigFile);
 

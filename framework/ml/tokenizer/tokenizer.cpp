@@ -277,8 +277,42 @@ Encoding Tokenizer::encode(std::string_view text) const {
     return enc;
 }
 
+std::string_view to_string(Truncation t) {
+    switch (t) {
+        case Truncation::head: return "head";
+        case Truncation::tail: return "tail";
+        case Truncation::head_tail: return "head_tail";
+    }
+    return "head";
+}
+
+std::optional<Truncation> truncation_from_string(std::string_view name) {
+    if (name == "head") return Truncation::head;
+    if (name == "tail") return Truncation::tail;
+    if (name == "head_tail") return Truncation::head_tail;
+    return std::nullopt;
+}
+
+namespace {
+
+// Keeps `keep_front` tokens from the front and `keep_back` from the back of `e`.
+void keep_ends(Encoding& e, std::size_t keep_front, std::size_t keep_back) {
+    const std::size_t n = e.size();
+    if (keep_front + keep_back >= n) return;
+    auto cut = [&](auto& v) {
+        v.erase(v.begin() + static_cast<std::ptrdiff_t>(keep_front),
+                v.end() - static_cast<std::ptrdiff_t>(keep_back));
+    };
+    cut(e.ids);
+    cut(e.offsets);
+    cut(e.type_ids);
+    cut(e.special_mask);
+}
+
+}  // namespace
+
 Encoding Tokenizer::encode_for_model(std::string_view text, std::size_t max_len,
-                                     bool add_special) const {
+                                     bool add_special, Truncation truncation) const {
     Encoding a;
     impl_->encode_text(text, a, 0);
     const std::size_t specials = add_special ? impl_->template_specials(false) : 0;
@@ -291,7 +325,11 @@ Encoding Tokenizer::encode_for_model(std::string_view text, std::size_t max_len,
         const std::size_t budget = max_len - specials;
         if (a.size() > budget) {
             dropped = a.size() - budget;
-            resize_encoding(a, budget);
+            switch (truncation) {
+                case Truncation::head: keep_ends(a, budget, 0); break;
+                case Truncation::tail: keep_ends(a, 0, budget); break;
+                case Truncation::head_tail: keep_ends(a, budget / 4, budget - budget / 4); break;
+            }
         }
     }
     Encoding out = add_special ? impl_->apply_template(&a, nullptr, false) : std::move(a);
@@ -342,14 +380,14 @@ Encoding Tokenizer::encode_pair(std::string_view a_text, std::string_view b_text
 
 std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string_view>& texts,
                                               std::size_t max_len, bool add_special,
-                                              unsigned threads) const {
+                                              unsigned threads, Truncation truncation) const {
     std::vector<Encoding> out(texts.size());
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(
         std::min<std::size_t>(threads, std::max<std::size_t>(1, texts.size())));
     auto work = [&](std::size_t from, std::size_t to) {
         for (std::size_t i = from; i < to; ++i)
-            out[i] = encode_for_model(texts[i], max_len, add_special);
+            out[i] = encode_for_model(texts[i], max_len, add_special, truncation);
     };
     if (threads <= 1) {
         work(0, texts.size());

@@ -249,6 +249,34 @@ TEST_CASE("an ALiBi model round-trips with its slopes and position_bias", "[ml][
     CHECK_FALSE(plain->forward(sample_ids(), sample_mask()).equal(model->forward(sample_ids(), sample_mask())));
 }
 
+TEST_CASE("a classifier's truncation is saved when not the default and read back", "[ml][checkpoint][truncation]") {
+    TempDir dir;
+    torch::manual_seed(6);
+    auto architecture = tiny(HeadKind::sequence_classification);
+    save_checkpoint(dir.path / "head", *build_model(architecture));
+    // The default writes nothing, so earlier checkpoints and these are alike.
+    CHECK_FALSE(nlohmann::json::parse(read_file(dir.path / "head" / "config.json"))["architecture"]["head_options"]
+                    .contains("truncation"));
+    CHECK(read_checkpoint_config(dir.path / "head").architecture.truncation == "head");
+    architecture.truncation = "head_tail";
+    save_checkpoint(dir.path / "both", *build_model(architecture));
+    CHECK(nlohmann::json::parse(read_file(dir.path / "both" / "config.json"))["architecture"]["head_options"]["truncation"] ==
+          "head_tail");
+    CHECK(load_checkpoint(dir.path / "both").model->architecture().truncation == "head_tail");
+    // Transfer sets it on the new classifier.
+    save_checkpoint(dir.path / "lm", *build_model(tiny(HeadKind::mlm)));
+    TransferOptions t;
+    t.labels = {"neg", "pos"};
+    t.truncation = "tail";
+    CHECK(load_encoder_for_transfer(dir.path / "lm", t).model->architecture().truncation == "tail");
+    // Only sequence classifiers have one, and only the three names.
+    auto lm = tiny(HeadKind::mlm);
+    lm.truncation = "tail";
+    CHECK_THROWS_WITH(build_model(lm), Catch::Contains("sequence classifiers only"));
+    architecture.truncation = "middle";
+    CHECK_THROWS_WITH(build_model(architecture), Catch::Contains("unknown truncation \"middle\""));
+}
+
 TEST_CASE("tied LM decoder stays tied after loading", "[ml][checkpoint]") {
     TempDir dir;
     torch::manual_seed(2);
@@ -331,7 +359,7 @@ TEST_CASE("strict loading lists missing, unexpected and mismatched weights", "[m
     // The encoder-only path is just as strict about the encoder.
     CHECK_THROWS_WITH(load_encoder_for_transfer(dir.path, TransferOptions{
                                                               HeadKind::token_classification,
-                                                              {"x"}, "cls", 0.1, {}, {}}),
+                                                              {"x"}, "cls", 0.1, "head", {}, {}}),
                       Catch::Contains("encoder.layers.1."));
 }
 

@@ -122,6 +122,47 @@ TEST_CASE("encode_for_model adds [CLS] and [SEP] and truncates to max_len",
     REQUIRE_THROWS_WITH(tok.encode_for_model("hello", 1), Contains("max_len 1"));
 }
 
+TEST_CASE("encode_for_model keeps the head, the tail or both ends of a long text",
+          "[tokenizer][wordpiece][truncation]") {
+    using graft::ml::Truncation;
+    const auto& tok = bert();
+    // 10 content tokens: hello(8) world(10) a(13) ab(15) cafe(16) s(18) hello world a ab
+    const std::string text = "hello world a ab cafe s hello world a ab";
+    const auto full = tok.encode_for_model(text, 0);
+    REQUIRE(full.ids == Ids{2, 8, 10, 13, 15, 16, 18, 8, 10, 13, 15, 3});
+
+    // max_len 10: room for 8 of the 10.
+    const auto head = tok.encode_for_model(text, 10, true, Truncation::head);
+    CHECK(head.ids == Ids{2, 8, 10, 13, 15, 16, 18, 8, 10, 3});
+    const auto tail = tok.encode_for_model(text, 10, true, Truncation::tail);
+    CHECK(tail.ids == Ids{2, 13, 15, 16, 18, 8, 10, 13, 15, 3});
+    // head_tail: a quarter of the room (2) from the front, the rest (6) from the back.
+    const auto both = tok.encode_for_model(text, 10, true, Truncation::head_tail);
+    CHECK(both.ids == Ids{2, 8, 10, 16, 18, 8, 10, 13, 15, 3});
+    for (const auto* e : {&head, &tail, &both}) {
+        CHECK(e->truncated_tokens == 2);
+        CHECK(e->special_mask == std::vector<std::uint8_t>{1, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+        CHECK(e->offsets.size() == e->ids.size());
+        CHECK(e->type_ids.size() == e->ids.size());
+    }
+    // Offsets still point at the kept words: the tail's first content token is the first "a".
+    CHECK(tail.offsets[1].begin == text.find(" a ") + 1);
+    CHECK(both.offsets[3].begin == text.find("cafe"));
+    // A text that fits is the same whatever the truncation.
+    for (auto t : {Truncation::head, Truncation::tail, Truncation::head_tail})
+        CHECK(tok.encode_for_model(text, 12, true, t).ids == full.ids);
+    // Without the template the whole max_len is room: tail keeps the last 3.
+    CHECK(tok.encode_for_model(text, 3, false, Truncation::tail).ids == Ids{10, 13, 15});
+    // encode_batch passes it through.
+    const auto batch = tok.encode_batch({text, "hello"}, 10, true, 2, Truncation::tail);
+    CHECK(batch[0].ids == tail.ids);
+    CHECK(batch[1].ids == Ids{2, 8, 3});
+
+    for (auto t : {Truncation::head, Truncation::tail, Truncation::head_tail})
+        CHECK(graft::ml::truncation_from_string(graft::ml::to_string(t)) == t);
+    CHECK_FALSE(graft::ml::truncation_from_string("middle").has_value());
+}
+
 TEST_CASE("encode_pair builds [CLS] a [SEP] b [SEP] and truncates the longer text first",
           "[tokenizer][wordpiece][truncation]") {
     const auto& tok = bert();
