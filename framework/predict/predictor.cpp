@@ -112,7 +112,7 @@ Predictor::Predictor(const fs::path& dir, std::int64_t max_len) : s_(std::make_u
     if (bundle_max > 0) s_->max_len = std::min(s_->max_len, bundle_max);
     if (max_len > 0) s_->max_len = std::min(s_->max_len, max_len);
     s_->pad_id = s_->tokenizer->pad_id().value_or(0);
-    s_->truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);  // validated on load
+    s_->truncation = arch.truncation;
 }
 
 Predictor::~Predictor() = default;

@@ -115,7 +115,7 @@ void DistillStage::run(sdk::RunContext& ctx) {
         std::min<std::int64_t>(ctx.param<std::int64_t>("max_len"), arch.encoder.max_len()));
     std::size_t truncated = 0;
     // Rows are cut as the teacher was fine-tuned; the student inherits that (and records it).
-    const auto truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);
+    const ml::Truncation truncation = arch.truncation;
     const auto train_rows = transfer::read_rows(ctx.input("train"), text_field, label_field);
     auto train = transfer::encode_rows(tok, train_rows.texts, max_len, &truncated, truncation);
     transfer::assign_class_labels(train_rows, label_id, ctx.input("train"), "teacher", kLabelFix, train);
@@ -135,7 +135,8 @@ void DistillStage::run(sdk::RunContext& ctx) {
         val = transfer::encode_rows(tok, rows.texts, max_len, &truncated, truncation);
         transfer::assign_class_labels(rows, label_id, *val_file, "teacher", kLabelFix, val);
     }
-    if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
+    if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated (truncation = {}, the teacher's)",
+                           truncated, max_len, ml::to_string(truncation));
     ctx.info("transfer set: {} labelled + {} teacher-labelled rows", labelled_rows, train.size() - labelled_rows);
 
     const auto batch_size = ctx.param<std::int64_t>("batch_size");

@@ -171,12 +171,13 @@ void PruneStage::run(sdk::RunContext& ctx) {
         const auto label_field = ctx.param<std::string>("label_field");
         std::size_t truncated = 0;
         // The rows are cut as the classifier was fine-tuned (its checkpoint says how).
-        const auto truncation = ml::truncation_from_string(arch.truncation).value_or(ml::Truncation::head);
+        const ml::Truncation truncation = arch.truncation;
         if (train_file)
             rows.train = labelled_examples(*train_file, *tok, label_id, text_field, label_field, max_len, truncation, &truncated);
         if (val_file)
             rows.val = labelled_examples(*val_file, *tok, label_id, text_field, label_field, max_len, truncation, &truncated);
-        if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated", truncated, max_len);
+        if (truncated) ctx.info("{} rows longer than max_len = {} tokens were truncated (truncation = {}, the model's)",
+                           truncated, max_len, ml::to_string(truncation));
     }
 
     const auto params_before = parameters(*model);

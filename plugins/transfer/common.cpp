@@ -106,8 +106,8 @@ sdk::Descriptor with_truncation_param(sdk::Descriptor d, bool follow_model) {
 }
 
 ml::Truncation read_truncation_param(sdk::RunContext& ctx, const ml::ModelArchitecture* model) {
-    std::string name = ctx.param<std::string>("truncation");
-    if (name == kTruncationFollowModel) name = model ? model->truncation : "head";
+    const std::string name = ctx.param<std::string>("truncation");
+    if (name == kTruncationFollowModel) return model ? model->truncation : ml::Truncation::head;
     const auto t = ml::truncation_from_string(name);
     if (!t) throw sdk::StageError(fmt::format("truncation = \"{}\": expected head, tail or head_tail", name));
     return *t;

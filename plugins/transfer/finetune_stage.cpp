@@ -257,7 +257,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         arch.labels = labels;
         arch.pooling = ctx.param<std::string>("pooling");
         arch.classifier_dropout = ctx.param<double>("classifier_dropout");
-        arch.truncation = std::string(ml::to_string(truncation));
+        arch.truncation = truncation;
         model = ml::build_model(arch);
     } else {
         ml::TransferOptions t;
@@ -265,7 +265,7 @@ void FinetuneStage::run(sdk::RunContext& ctx) {
         t.labels = labels;
         t.pooling = ctx.param<std::string>("pooling");
         t.classifier_dropout = ctx.param<double>("classifier_dropout");
-        t.truncation = std::string(ml::to_string(truncation));
+        t.truncation = truncation;
         dropout.apply(t);
         auto loaded = ml::load_encoder_for_transfer(*pretrained, t);
         model = loaded.model;

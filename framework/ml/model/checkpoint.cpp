@@ -221,7 +221,7 @@ nlohmann::json architecture_to_json(const ModelArchitecture& a) {
         head_options = {{"pooling", a.pooling}, {"dropout", a.classifier_dropout}};
         // Written only when not the default, so checkpoints of earlier versions stay byte-identical
         // and an older graft refuses (unknown key) a model it would feed the wrong tokens.
-        if (a.truncation != "head") head_options["truncation"] = a.truncation;
+        if (a.truncation != Truncation::head) head_options["truncation"] = to_string(a.truncation);
     } else if (a.head == HeadKind::token_classification) {
         head_options = {{"dropout", a.classifier_dropout}};
     }
@@ -251,7 +251,15 @@ ModelArchitecture architecture_from_json(const nlohmann::json& json, const std::
         const std::string hw = where + ".head_options";
         check_keys(h, hw, {"pooling", "dropout", "truncation"});
         if (h.contains("pooling")) a.pooling = get_string(h["pooling"], hw, "pooling");
-        if (h.contains("truncation")) a.truncation = get_string(h["truncation"], hw, "truncation");
+        if (h.contains("truncation")) {
+            const auto name = get_string(h["truncation"], hw, "truncation");
+            const auto t = truncation_from_string(name);
+            if (!t) {
+                bad(hw, fmt::format("unknown truncation \"{}\": expected \"head\", \"tail\" or "
+                                    "\"head_tail\"", name));
+            }
+            a.truncation = *t;
+        }
         if (h.contains("dropout")) a.classifier_dropout = get_double(h["dropout"], hw, "dropout");
     }
     if (json.contains("labels")) {

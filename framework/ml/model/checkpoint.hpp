@@ -118,7 +118,7 @@ struct TransferOptions {
     std::vector<std::string> labels;        // classification heads
     std::string pooling = "cls";
     double classifier_dropout = 0.1;
-    std::string truncation = "head";        // sequence classification: ModelArchitecture::truncation
+    Truncation truncation = Truncation::head;  // sequence classification: ModelArchitecture's
     std::optional<double> dropout;          // override the encoder's dropout for fine-tuning
     std::optional<double> attention_dropout;
 };

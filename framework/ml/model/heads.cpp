@@ -215,13 +215,10 @@ void ModelArchitecture::validate() const {
     if (head == HeadKind::sequence_classification) {
         require(pooling == "cls" || pooling == "mean",
                 fmt::format("unknown pooling \"{}\": expected \"cls\" or \"mean\"", pooling));
-        require(truncation_from_string(truncation).has_value(),
-                fmt::format("unknown truncation \"{}\": expected \"head\", \"tail\" or \"head_tail\"",
-                            truncation));
     } else {
-        require(truncation == "head",
+        require(truncation == Truncation::head,
                 fmt::format("truncation \"{}\" applies to sequence classifiers only; a {} model cuts "
-                            "the end (\"head\")", truncation, to_string(head)));
+                            "the end (\"head\")", to_string(truncation), to_string(head)));
     }
 }
 

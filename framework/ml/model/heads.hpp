@@ -10,6 +10,7 @@
 
 #include "ml/ignore_index.hpp"
 #include "ml/model/transformer.hpp"
+#include "ml/tokenizer/truncation.hpp"
 
 #include <memory>
 #include <string>
@@ -145,9 +146,9 @@ struct ModelArchitecture {
     std::string pooling = "cls";       // sequence classification only
     double classifier_dropout = 0.1;   // classification heads only
     std::vector<std::string> labels;   // classification heads: label names, index = class id
-    // Sequence classification: which tokens of a too-long text the model was trained on, "head" |
-    // "tail" | "head_tail" (ml::Truncation); evaluate, featurize and graft predict follow it.
-    std::string truncation = "head";
+    // Sequence classification: which tokens of a too-long text the model was trained on; evaluate,
+    // featurize, distill, prune and graft predict follow it. Other heads: always head.
+    Truncation truncation = Truncation::head;
 
     int64_t num_labels() const { return static_cast<int64_t>(labels.size()); }
     bool is_language_model() const { return head == HeadKind::mlm || head == HeadKind::clm; }

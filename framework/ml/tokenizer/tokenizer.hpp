@@ -14,6 +14,8 @@
 // WordPiece reads invalid UTF-8 bytes as U+FFFD (which BERT's text cleaning then drops).
 #pragma once
 
+#include "ml/tokenizer/truncation.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -53,15 +55,7 @@ struct Encoding {
     bool truncated() const { return truncated_tokens > 0; }
 };
 
-// Which tokens of a text that is too long encode_for_model keeps. head: the first (cut the end,
-// BERT's default); tail: the last (Hugging Face's truncation_side = "left"); head_tail: the first
-// quarter of the room and the last three quarters, the best of the three on IMDb reviews in Sun et
-// al. 2019, "How to Fine-Tune BERT for Text Classification?" (128 + 382 of 510 tokens), because a
-// review's verdict tends to come at its end.
-enum class Truncation { head, tail, head_tail };
-std::string_view to_string(Truncation t);
-// "head" | "tail" | "head_tail"; nullopt for anything else.
-std::optional<Truncation> truncation_from_string(std::string_view name);
+// Truncation (head | tail | head_tail): ml/tokenizer/truncation.hpp
 
 // Feeds every training text to `sink`; lets training stream a corpus it never holds in memory.
 using TextSource = std::function<void(const std::function<void(std::string_view)>& sink)>;

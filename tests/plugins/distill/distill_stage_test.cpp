@@ -142,3 +142,26 @@ TEST_CASE("distill rejects labels the teacher does not predict", "[distill][stag
     CHECK(r.status != 0);
     CHECK_THAT(r.error, Catch::Contains("odd.jsonl: row 1 has label 'meh'") && Catch::Contains("neg, pos"));
 }
+
+TEST_CASE("distill cuts long rows the way the teacher was fine-tuned and the student inherits it",
+          "[distill][stage][truncation]") {
+    auto& f = fixture();
+    TempDir dir("distill-truncation");
+    const auto ft = run_stage("finetune",
+                              {{"strategy", "scratch"}, {"d_model", 16}, {"n_layers", 2}, {"n_heads", 2}, {"d_ff", 32},
+                               {"max_len", 16}, {"epochs", 1}, {"batch_size", 8}, {"truncation", "head_tail"}},
+                              {{"train", f.dir / "train.jsonl"}, {"val", f.dir / "val.jsonl"}, {"tokenizer", f.dir / "tok"}},
+                              dir.path());
+    INFO(ft.error);
+    REQUIRE(ft.status == 0);
+    TempDir out;
+    // Every row has 5 words: max_len 6 cuts each of the 48 + 16 rows.
+    const auto r = run_stage("distill", {{"epochs", 1}, {"n_layers", 1}, {"max_len", 6}, {"latency_runs", 0}},
+                             {{"teacher", ft.outputs.at("model")}, {"train", f.dir / "train.jsonl"}, {"val", f.dir / "val.jsonl"}},
+                             out.path());
+    INFO(r.error);
+    REQUIRE(r.status == 0);
+    CHECK(has_log(r, "64 rows longer than max_len = 6 tokens were truncated (truncation = head_tail, the teacher's)"));
+    CHECK(graft::ml::load_checkpoint(r.outputs.at("model")).model->architecture().truncation ==
+          graft::ml::Truncation::head_tail);
+}

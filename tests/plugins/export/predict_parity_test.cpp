@@ -104,3 +104,41 @@ TEST_CASE("graft predict on the exported bundle reproduces evaluate's logits wit
         else CHECK(d <= 1e-5);
     }
 }
+
+TEST_CASE("graft predict cuts long texts the way the classifier was fine-tuned (its truncation)",
+          "[export][predict][truncation]") {
+    auto& f = export_fixture();
+    TempDir dir("predict-truncation");
+    const auto ft = run_stage("finetune",
+                              {{"strategy", "scratch"}, {"d_model", 16}, {"n_layers", 1}, {"n_heads", 2}, {"d_ff", 32},
+                               {"max_len", 32}, {"epochs", 3}, {"batch_size", 8}, {"lr", 1e-2}, {"patience", 0},
+                               {"truncation", "head_tail"}},
+                              {{"train", f.dir / "train.jsonl"}, {"val", f.dir / "val.jsonl"}, {"tokenizer", f.tokenizer}},
+                              dir.path());
+    INFO(ft.error);
+    REQUIRE(ft.status == 0);
+    const auto model = ft.outputs.at("model");
+    // A start and an end that differ, far longer than 12 tokens: which end is kept shows.
+    const std::string text = "awful boring film hated it dull plot terrible acting awful boring film great wonderful "
+                             "film loved it superb story a superb cast and a moving story loved it";
+    write_text(dir / "long.jsonl", json{{"text", text}, {"label", "pos"}}.dump() + "\n");
+    write_text(dir / "long_stdin.jsonl", json{{"text", text}}.dump() + "\n");
+
+    auto evaluate = [&](const std::string& name, json params) {
+        params["max_len"] = 12;
+        std::filesystem::create_directories(dir / name);
+        const auto ev = run_stage("evaluate", params, {{"model", model}, {"data", dir / "long.jsonl"}}, dir / name);
+        INFO(ev.error);
+        REQUIRE(ev.status == 0);
+        return read_jsonl(read_text(ev.outputs.at("predictions"))).at(0).at("logits").get<std::vector<double>>();
+    };
+    const auto followed = evaluate("eval-model", json::object());
+    const auto head = evaluate("eval-head", {{"truncation", "head"}});
+    REQUIRE(max_abs_diff(followed, head) > 1e-4);  // the two cuts score differently
+
+    const auto p = run_graft_predict("'" + model.string() + "' --max-len 12", dir / "long_stdin.jsonl");
+    INFO(p.err);
+    REQUIRE(p.rc == 0);
+    const auto predicted = read_jsonl(p.out).at(0).at("logits").get<std::vector<double>>();
+    CHECK(max_abs_diff(predicted, followed) <= 1e-5);
+}

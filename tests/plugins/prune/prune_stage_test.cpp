@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace graft::testing;
@@ -123,4 +124,24 @@ TEST_CASE("a target the model cannot meet fails the stage, and bad setups are na
     CHECK_THAT(r.error, Catch::Contains("connect a 'train' input") && Catch::Contains("epochs_per_step = 0"));
     r = prune({{"sparsity", 0.5}, {"initial_sparsity", 0.6}, {"epochs_per_step", 0}});
     CHECK_THAT(r.error, Catch::Contains("initial_sparsity = 0.6 exceeds sparsity = 0.5"));
+}
+
+TEST_CASE("prune cuts long rows the way the model was fine-tuned and keeps its truncation", "[prune][stage][truncation]") {
+    TempDir dir("prune-truncation");
+    const auto model = write_tiny_checkpoint(dir.path(), 7, graft::ml::Truncation::head_tail);
+    write_rows(dir / "train.jsonl", 16, 0);
+    write_rows(dir / "val.jsonl", 8, 1);
+    std::filesystem::create_directories(dir / "out");
+    // max_len 6 cuts every row ([CLS] + at least 5 words + [SEP]).
+    const auto r = run_stage("prune", {{"sparsity", 0.5}, {"epochs_per_step", 1}, {"batch_size", 8}, {"max_len", 6},
+                                       {"latency_runs", 0}},
+                             {{"model", model}, {"train", dir / "train.jsonl"}, {"val", dir / "val.jsonl"}}, dir / "out");
+    INFO(r.error);
+    REQUIRE(r.status == 0);
+    CHECK(std::any_of(r.logs.begin(), r.logs.end(), [](const std::string& l) {
+        return l.find("24 rows longer than max_len = 6 tokens were truncated (truncation = head_tail, the model's)") !=
+               std::string::npos;
+    }));
+    CHECK(graft::ml::load_checkpoint(r.outputs.at("model")).model->architecture().truncation ==
+          graft::ml::Truncation::head_tail);
 }

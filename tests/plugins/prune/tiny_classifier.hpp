@@ -59,7 +59,8 @@ inline void write_rows(const std::filesystem::path& p, int n, int offset) {
 }
 
 // A classifier checkpoint with its tokenizer, as finetune would write one (random weights).
-inline std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& dir, std::uint64_t seed = 7) {
+inline std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& dir, std::uint64_t seed = 7,
+                                                   ml::Truncation truncation = ml::Truncation::head) {
     std::filesystem::create_directories(dir / "tok");
     ml::WordPieceTrainerOptions to;
     to.vocab_size = 60;
@@ -69,6 +70,7 @@ inline std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& 
     const auto tok = ml::Tokenizer::load(dir / "tok" / "tokenizer.json");
     auto arch = tiny_architecture(static_cast<std::int64_t>(tok.vocab_size()));
     arch.encoder.pad_id(tok.pad_id().value_or(0));
+    arch.truncation = truncation;
     torch::manual_seed(seed);
     auto model = ml::build_model(arch);
     ml::SaveCheckpointOptions so;

@@ -257,24 +257,28 @@ TEST_CASE("a classifier's truncation is saved when not the default and read back
     // The default writes nothing, so earlier checkpoints and these are alike.
     CHECK_FALSE(nlohmann::json::parse(read_file(dir.path / "head" / "config.json"))["architecture"]["head_options"]
                     .contains("truncation"));
-    CHECK(read_checkpoint_config(dir.path / "head").architecture.truncation == "head");
-    architecture.truncation = "head_tail";
+    CHECK(read_checkpoint_config(dir.path / "head").architecture.truncation == Truncation::head);
+    architecture.truncation = Truncation::head_tail;
     save_checkpoint(dir.path / "both", *build_model(architecture));
     CHECK(nlohmann::json::parse(read_file(dir.path / "both" / "config.json"))["architecture"]["head_options"]["truncation"] ==
           "head_tail");
-    CHECK(load_checkpoint(dir.path / "both").model->architecture().truncation == "head_tail");
+    CHECK(load_checkpoint(dir.path / "both").model->architecture().truncation == Truncation::head_tail);
     // Transfer sets it on the new classifier.
     save_checkpoint(dir.path / "lm", *build_model(tiny(HeadKind::mlm)));
     TransferOptions t;
     t.labels = {"neg", "pos"};
-    t.truncation = "tail";
-    CHECK(load_encoder_for_transfer(dir.path / "lm", t).model->architecture().truncation == "tail");
+    t.truncation = Truncation::tail;
+    CHECK(load_encoder_for_transfer(dir.path / "lm", t).model->architecture().truncation == Truncation::tail);
     // Only sequence classifiers have one, and only the three names.
     auto lm = tiny(HeadKind::mlm);
-    lm.truncation = "tail";
+    lm.truncation = Truncation::tail;
     CHECK_THROWS_WITH(build_model(lm), Catch::Contains("sequence classifiers only"));
-    architecture.truncation = "middle";
-    CHECK_THROWS_WITH(build_model(architecture), Catch::Contains("unknown truncation \"middle\""));
+    // A config naming another truncation is refused on load, naming the key.
+    auto config = nlohmann::json::parse(read_file(dir.path / "both" / "config.json"));
+    config["architecture"]["head_options"]["truncation"] = "middle";
+    write_file(dir.path / "both" / "config.json", config.dump());
+    CHECK_THAT(error_of<CheckpointError>([&] { load_checkpoint(dir.path / "both"); }),
+               Catch::Contains("head_options") && Catch::Contains("unknown truncation \"middle\""));
 }
 
 TEST_CASE("tied LM decoder stays tied after loading", "[ml][checkpoint]") {
@@ -359,7 +363,7 @@ TEST_CASE("strict loading lists missing, unexpected and mismatched weights", "[m
     // The encoder-only path is just as strict about the encoder.
     CHECK_THROWS_WITH(load_encoder_for_transfer(dir.path, TransferOptions{
                                                               HeadKind::token_classification,
-                                                              {"x"}, "cls", 0.1, "head", {}, {}}),
+                                                              {"x"}, "cls", 0.1, Truncation::head, {}, {}}),
                       Catch::Contains("encoder.layers.1."));
 }
 
