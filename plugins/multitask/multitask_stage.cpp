@@ -8,6 +8,8 @@
 
 #include "common.hpp"  // the transfer plugin's tokenizer, LibTorch and progress helpers
 
+#include <algorithm>
+
 namespace graft::multitask {
 
 sdk::Descriptor MultitaskStage::describe() {
@@ -34,7 +36,7 @@ sdk::Descriptor MultitaskStage::describe() {
         d.output_dir("model_" + l, "model",
                      fmt::format("task {}'s classifier checkpoint (left empty when there is no task {})", l, l));
     }
-    return transfer::with_dropout_params(d
+    return transfer::with_truncation_param(transfer::with_dropout_params(d
         .required("tasks", "list<string>", "task names, 1 to 4 (prefix of the per-task metrics), e.g. [\"sentiment\", \"pos\"]")
         .param("kinds", "list<string>", sdk::json::array(),
                "per task: sequence_classification or token_classification (empty = all sequence_classification)")
@@ -63,11 +65,15 @@ sdk::Descriptor MultitaskStage::describe() {
         .param_int("n_layers", 2, "fresh encoder: blocks", 1)
         .param_int("n_heads", 4, "fresh encoder: heads", 1)
         .param_int("d_ff", 512, "fresh encoder: feed-forward size", 8)
+        .param_string("position_bias", "none",
+                      "fresh encoder: \"alibi\" adds ALiBi attention biases to the learned positions",
+                      {"none", "alibi"})
         .param_string("precision", "fp32", "fp32, or bf16 compute with fp32 master weights", {"fp32", "bf16"})
         .param_string("text_field", "text", "default field holding the text")
         .param_string("label_field", "label", "default field holding the class label")
         .param_string("tokens_field", "tokens", "token_classification default: field holding the words")
-        .param_string("tags_field", "tags", "token_classification default: field holding one tag per word"));
+        .param_string("tags_field", "tags", "token_classification default: field holding one tag per word")),
+        /*follow_model=*/false);
 }
 
 namespace {
@@ -77,7 +83,8 @@ namespace {
 std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vector<TaskSpec>& specs,
                                            const std::vector<TaskData>& data,
                                            const std::optional<std::filesystem::path>& pretrained,
-                                           const ml::Tokenizer& tok, std::size_t max_len) {
+                                           const ml::Tokenizer& tok, std::size_t max_len,
+                                           ml::Truncation truncation) {
     const auto dropout = transfer::read_dropout_params(ctx);
     std::vector<ml::TaskModelPtr> models;
     for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -87,6 +94,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
             t.labels = data[i].labels;
             t.pooling = ctx.param<std::string>("pooling");
             t.classifier_dropout = ctx.param<double>("classifier_dropout");
+            if (t.head == ml::HeadKind::sequence_classification) t.truncation = truncation;
             dropout.apply(t);
             models.push_back(ml::load_encoder_for_transfer(*pretrained, t).model);
             continue;
@@ -98,6 +106,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
                            .n_layers(ctx.param<std::int64_t>("n_layers"))
                            .n_heads(ctx.param<std::int64_t>("n_heads"))
                            .d_ff(ctx.param<std::int64_t>("d_ff"))
+                           .position_bias(ctx.param<std::string>("position_bias"))
                            .pre_ln(true)
                            .pad_id(tok.pad_id().value_or(0));
         dropout.apply(arch.encoder);
@@ -105,6 +114,7 @@ std::vector<ml::TaskModelPtr> build_models(sdk::RunContext& ctx, const std::vect
         arch.labels = data[i].labels;
         arch.pooling = ctx.param<std::string>("pooling");
         arch.classifier_dropout = ctx.param<double>("classifier_dropout");
+        if (arch.head == ml::HeadKind::sequence_classification) arch.truncation = truncation;
         try {
             models.push_back(ml::build_model(arch));
         } catch (const std::invalid_argument& e) {
@@ -129,13 +139,23 @@ void MultitaskStage::run(sdk::RunContext& ctx) {
     std::filesystem::path tok_file;
     const ml::Tokenizer tok = transfer::load_tokenizer(ctx.optional_input("tokenizer"), pretrained, &tok_file);
     const auto max_len = static_cast<std::size_t>(ctx.param<std::int64_t>("max_len"));
+    // Sequence classification tasks cut long rows this way (and their checkpoints record it);
+    // token classification tasks keep each sentence's first max_len tokens.
+    const ml::Truncation truncation = transfer::read_truncation_param(ctx, nullptr);
+    if (truncation != ml::Truncation::head &&
+        std::none_of(specs.begin(), specs.end(),
+                     [](const TaskSpec& s) { return s.kind == ml::HeadKind::sequence_classification; }))
+        throw sdk::StageError(fmt::format(
+            "truncation = \"{}\" applies to sequence classification tasks and every task here is token "
+            "classification, which keeps each sentence's first max_len tokens (remove the truncation param)",
+            ml::to_string(truncation)));
 
     std::vector<TaskData> data;
     for (const auto& s : specs)
         data.push_back(load_task_data(
-            s, ctx.input(s.train_port.c_str()), ctx.input(s.val_port.c_str()), tok, max_len,
+            s, ctx.input(s.train_port.c_str()), ctx.input(s.val_port.c_str()), tok, max_len, truncation,
             [&](const std::string& m) { ctx.info("{}", m); }, [&](const std::string& m) { ctx.warn("{}", m); }));
-    const auto models = build_models(ctx, specs, data, pretrained, tok, max_len);
+    const auto models = build_models(ctx, specs, data, pretrained, tok, max_len, truncation);
     auto& encoder = models.front()->encoder();
     if (encoder->options().max_len() < static_cast<std::int64_t>(max_len))
         throw sdk::StageError(fmt::format("max_len = {} exceeds the model's {} positions", max_len,

@@ -136,7 +136,7 @@ std::vector<TaskSpec> parse_task_specs(const json& params, const std::vector<std
 }
 
 TaskData load_task_data(const TaskSpec& spec, const std::filesystem::path& train, const std::filesystem::path& val,
-                        const ml::Tokenizer& tok, std::size_t max_len,
+                        const ml::Tokenizer& tok, std::size_t max_len, ml::Truncation truncation,
                         const std::function<void(const std::string&)>& info,
                         const std::function<void(const std::string&)>& warn) {
     const std::string who = fmt::format("task '{}' ({}/{})", spec.name, spec.train_port, spec.val_port);
@@ -176,12 +176,14 @@ TaskData load_task_data(const TaskSpec& spec, const std::filesystem::path& train
             const auto va_rows = transfer::read_rows(val, spec.text_field, spec.label_field);
             index(std::set<std::string>(tr_rows.labels.begin(), tr_rows.labels.end()));
             std::size_t truncated = 0;
-            d.train = transfer::encode_rows(tok, tr_rows.texts, max_len, &truncated);
-            d.val = transfer::encode_rows(tok, va_rows.texts, max_len, &truncated);
+            d.train = transfer::encode_rows(tok, tr_rows.texts, max_len, &truncated, truncation);
+            d.val = transfer::encode_rows(tok, va_rows.texts, max_len, &truncated, truncation);
             const std::string fix = "a task's validation labels must occur in its training rows";
             transfer::assign_class_labels(tr_rows, ids, train, "task's classifier", fix, d.train);
             transfer::assign_class_labels(va_rows, ids, val, "task's classifier", fix, d.val);
-            if (truncated) info(fmt::format("{}: {} rows longer than max_len = {} tokens were truncated", who, truncated, max_len));
+            if (truncated)
+                info(fmt::format("{}: {} rows longer than max_len = {} tokens were truncated (truncation = {})", who,
+                                 truncated, max_len, ml::to_string(truncation)));
         }
     } catch (const StageError& e) {
         throw StageError(fmt::format("{}: {}", who, e.what()));

@@ -43,12 +43,12 @@ struct TaskData {
 };
 
 // Reads and encodes a task's rows (read_rows / read_tagged_rows and the encoders of the transfer
-// plugin). Labels are the sorted distinct training labels; a validation label outside them is an
+// plugin); sequence classification rows longer than max_len are cut as `truncation` says. Labels are the sorted distinct training labels; a validation label outside them is an
 // error for sequence classification and an unscored tag (logged through `warn`) for token
 // classification. Errors are prefixed with the task and its port.
 TaskData load_task_data(const TaskSpec& spec, const std::filesystem::path& train,
                         const std::filesystem::path& val, const ml::Tokenizer& tok, std::size_t max_len,
-                        const std::function<void(const std::string&)>& info,
+                        ml::Truncation truncation, const std::function<void(const std::string&)>& info,
                         const std::function<void(const std::string&)>& warn);
 
 }  // namespace graft::multitask

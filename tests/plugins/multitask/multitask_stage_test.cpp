@@ -161,6 +161,36 @@ TEST_CASE("multitask keeps the checkpoint's dropout unless told otherwise", "[mu
     }
 }
 
+TEST_CASE("multitask's truncation goes to its sequence classifiers, position_bias to a fresh encoder",
+          "[multitask][stage][truncation]") {
+    const auto head_options = [](const fs::path& model) {
+        return json::parse(read_text(model / "config.json"))["architecture"]["head_options"];
+    };
+    const auto r = multitask({{"epochs", 1}, {"truncation", "head_tail"}});
+    INFO(r.error);
+    REQUIRE(r.status == 0);
+    CHECK(head_options(r.outputs.at("model_a"))["truncation"] == "head_tail");
+    CHECK_FALSE(head_options(r.outputs.at("model_b")).contains("truncation"));  // the tagger keeps the head
+
+    auto inputs = two_task_inputs();
+    inputs.erase("model");
+    inputs["tokenizer"] = tiny_checkpoint();
+    const auto fresh = multitask({{"epochs", 1}, {"d_model", 16}, {"n_heads", 2}, {"n_layers", 1}, {"d_ff", 32},
+                                  {"position_bias", "alibi"}, {"truncation", "tail"}}, inputs);
+    INFO(fresh.error);
+    REQUIRE(fresh.status == 0);
+    const auto a = graft::ml::load_checkpoint(fresh.outputs.at("model_a"));
+    CHECK(a.model->architecture().encoder.position_bias() == "alibi");
+    CHECK(a.model->architecture().truncation == graft::ml::Truncation::tail);
+
+    // Only taggers: a truncation other than head is refused, saying why.
+    auto& d = data();
+    const auto tags_only = multitask({{"tasks", {"pos"}}, {"kinds", {"token_classification"}}, {"truncation", "tail"}},
+                                     {{"model", tiny_checkpoint()}, {"train_a", d.pos_train}, {"val_a", d.pos_val}});
+    CHECK(tags_only.status != 0);
+    CHECK_THAT(tags_only.error, Contains("truncation = \"tail\"") && Contains("token classification"));
+}
+
 TEST_CASE("multitask rejects bad task declarations, naming the param", "[multitask][stage]") {
     auto r = multitask({{"loss_weights", {1.0}}});
     CHECK(r.status != 0);
