@@ -45,7 +45,7 @@ bool overlap(const Span& x, const Span& y) { return x.start < y.end && y.start <
 
 }  // namespace
 
-TEST_CASE("exclusive stages run one at a time under -j2; ordinary ones in parallel", "[e2e][exclusive]") {
+TEST_CASE("exclusive stages run one at a time under -j2, ordinary ones in parallel", "[e2e][exclusive]") {
     SECTION("exclusive = true") {
         Project p(two_sleepers("exclusive = true"));
         const RunResult r = p.run({"-j", "2"});

@@ -154,7 +154,7 @@ TEST_CASE("hpsearch resume after kill continues from the recorded trials", "[e2e
     CHECK(p.lines("score.log").size() == 5);
 }
 
-TEST_CASE("hpsearch: Ctrl-C in a trial exits 130 without recording it; the re-run resumes", "[e2e][hpsearch]") {
+TEST_CASE("hpsearch: Ctrl-C in a trial exits 130 without recording it, the re-run resumes", "[e2e][hpsearch]") {
     Project p(kPipeline, "hp.toml");
     write_text(p.root() / "hold", "");
     BackgroundGraft g({"hpsearch", "hp.toml"}, p.dir());
@@ -179,7 +179,7 @@ TEST_CASE("hpsearch: Ctrl-C in a trial exits 130 without recording it; the re-ru
     CHECK(p.lines("score.log")[2] == params_line(trials[2]));  // the interrupted point, again
 }
 
-TEST_CASE("hpsearch: a raised budget continues the search; --status shows the journal", "[e2e][hpsearch]") {
+TEST_CASE("hpsearch: a raised budget continues the search, --status shows the journal", "[e2e][hpsearch]") {
     Project p(kPipeline, "hp.toml");
     const RunResult first = p.graft("hpsearch", {"--trials", "2"});
     INFO(describe(first));

@@ -246,7 +246,7 @@ TEST_CASE("augment reports bad input and bad params with a fix", "[augment][stag
     }
 }
 
-TEST_CASE("augment's output is declared augmented; split refuses augmented input",
+TEST_CASE("augment's output is declared augmented, split refuses augmented input",
           "[augment][stage]") {
     auto& host = graft::testing::test_plugin_host();
     const auto* aug = host.find("augment");

@@ -142,7 +142,7 @@ TEST_CASE("random insertion adds synonyms of the text's own words", "[augment][e
     CHECK(apply_op(Op::insert, "the and of", th, f.opt, rng).edits == 0);  // nothing to insert
 }
 
-TEST_CASE("random swap permutes the words; random deletion keeps an ordered subset",
+TEST_CASE("random swap permutes the words, random deletion keeps an ordered subset",
           "[augment][eda]") {
     Fixture f;
     f.opt.swap_rate = 0.2;

@@ -130,7 +130,7 @@ TEST_CASE("DistillTask trains the student and the projections, never the teacher
     CHECK(torch::allclose(direct, cached, 1e-5, 1e-6));
 }
 
-TEST_CASE("a structurally pruned teacher gives a uniform student; teacher_layers init refuses it",
+TEST_CASE("a structurally pruned teacher gives a uniform student, teacher_layers init refuses it",
           "[distill][student]") {
     auto t = teacher_arch();
     t.encoder.layer_heads({2, 1, 1, 2}).layer_d_ff({32, 20, 12, 32});

@@ -405,7 +405,7 @@ TEST_CASE("split: absolute sizes give exact counts, the other rows go to rest",
     CHECK(id_of(part(a, "rest").front()) < 60);
 }
 
-TEST_CASE("split: sizes without shuffle cut in input order; seeds are honoured",
+TEST_CASE("split: sizes without shuffle cut in input order, seeds are honoured",
           "[split][stage][sizes]") {
     TempDir dir;
     const auto data = plain_dataset(dir, 10);

@@ -196,7 +196,7 @@ TEST_CASE("reasons name the changed param, input, plugin and seed", "[planner]")
     }
 }
 
-TEST_CASE("a stage seed re-seeds that stage only; naming the pipeline seed changes nothing", "[planner]") {
+TEST_CASE("a stage seed re-seeds that stage only, naming the pipeline seed changes nothing", "[planner]") {
     Fixture f;
     const Digest clean_key = *f.planner().decide(f.stage("clean"), kNoUpstream, false).key;
     const Digest up = hash_bytes("cleaned");

@@ -7,7 +7,7 @@
 
 namespace graft {
 
-TEST_CASE("exclusive: a stage key overrides the type's flag; absent keeps it", "[spec][exclusive]") {
+TEST_CASE("exclusive: a stage key overrides the type's flag, absent keeps it", "[spec][exclusive]") {
     const PipelineSpec s = parse_pipeline_text(R"([pipeline]
 name = "x"
 [stages.a]

@@ -68,7 +68,7 @@ TEST_CASE("GPT-2 pre-tokenization: whitespace runs leave their last space to the
     CHECK(gpt2_words("") == V{});
 }
 
-TEST_CASE("GPT-2 pre-tokenization: \\s is Unicode White_Space, as in OpenAI's Python",
+TEST_CASE("GPT-2 pre-tokenization: the regex whitespace class is Unicode White_Space, as in OpenAI's Python",
           "[tokenizer][pretok]") {
     // Checked against Python's `regex` module with GPT-2's pattern. (npm gpt-3-encoder's JS
     // regex differs on U+0085, which JS does not count as whitespace.)

@@ -262,7 +262,7 @@ TEST_CASE("WordPiece training is deterministic and follows its options",
     CHECK(stripped.decode(stripped.encode("Café").ids) == "Cafe");
 }
 
-TEST_CASE("WordPiece limit_alphabet keeps the most frequent characters; others are [UNK]",
+TEST_CASE("WordPiece limit_alphabet keeps the most frequent characters, others are [UNK]",
           "[tokenizer][wordpiece][train]") {
     std::vector<std::string> texts(50, "aaa bbb aab");
     texts.push_back("zq");
