@@ -26,25 +26,22 @@ SEEDS = [1, 2, 3]
 # (name, params) per arm. Both arms see the same lrs and dropouts; the pretrained arm also tries
 # the ULMFiT-style strategies, which have no meaning from scratch.
 COMMON = 'max_len = 128\npooling = "mean"\ntruncation = "head_tail"'
+STRATEGY_TAG = {"full": "lr", "scratch": "lr", "discriminative_lr": "dlr", "gradual_unfreeze": "gu"}
+
+
+def cell(strategy, lr, dropout):
+    """A grid cell: its name (e.g. lr5em4_d01) and its finetune params (dropout = attention dropout)."""
+    name = f"{STRATEGY_TAG[strategy]}{lr.replace('e-', 'em')}_d{dropout.replace('.', '').rstrip('0') or '0'}"
+    return name, f'strategy = "{strategy}"\nlr = {lr}\ndropout = {dropout}\nattention_dropout = {dropout}'
+
+
 GRID = {
-    "pretrained": [
-        (f"lr{lr_tag}_d{d_tag}", f'strategy = "full"\nlr = {lr}\ndropout = {d}\nattention_dropout = {d}')
-        for lr, lr_tag in [("5e-4", "5em4"), ("1e-3", "1em3")]
-        for d, d_tag in [("0.0", "0"), ("0.1", "01")]
-    ] + [
-        ("lr2em4_d01", 'strategy = "full"\nlr = 2e-4\ndropout = 0.1\nattention_dropout = 0.1'),
-        ("lr3em4_d01", 'strategy = "full"\nlr = 3e-4\ndropout = 0.1\nattention_dropout = 0.1'),
-        ("lr5em4_d02", 'strategy = "full"\nlr = 5e-4\ndropout = 0.2\nattention_dropout = 0.2'),
-        ("dlr1em3_d01", 'strategy = "discriminative_lr"\nlr = 1e-3\ndropout = 0.1\nattention_dropout = 0.1'),
-        ("gu1em3_d01", 'strategy = "gradual_unfreeze"\nlr = 1e-3\ndropout = 0.1\nattention_dropout = 0.1'),
+    "pretrained": [cell("full", lr, d) for lr in ("5e-4", "1e-3") for d in ("0.0", "0.1")] + [
+        cell("full", "2e-4", "0.1"), cell("full", "3e-4", "0.1"), cell("full", "5e-4", "0.2"),
+        cell("discriminative_lr", "1e-3", "0.1"), cell("gradual_unfreeze", "1e-3", "0.1"),
     ],
-    "scratch": [
-        (f"lr{lr_tag}_d{d_tag}", f'strategy = "scratch"\nlr = {lr}\ndropout = {d}\nattention_dropout = {d}')
-        for lr, lr_tag in [("3e-4", "3em4"), ("1e-3", "1em3")]
-        for d, d_tag in [("0.0", "0"), ("0.1", "01")]
-    ] + [
-        ("lr2em4_d0", 'strategy = "scratch"\nlr = 2e-4\ndropout = 0.0\nattention_dropout = 0.0'),
-        ("lr5em4_d0", 'strategy = "scratch"\nlr = 5e-4\ndropout = 0.0\nattention_dropout = 0.0'),
+    "scratch": [cell("scratch", lr, d) for lr in ("3e-4", "1e-3") for d in ("0.0", "0.1")] + [
+        cell("scratch", "2e-4", "0.0"), cell("scratch", "5e-4", "0.0"),
     ],
 }
 # More passes than the benchmark, with evaluations several times an epoch and patience counted in
